@@ -1,0 +1,237 @@
+//! The agent configuration a client sends (`Agent` JSON with its `llm`, tools, context,
+//! condenser). Fields Berth acts on are typed; everything else is kept in `extra` so a
+//! round trip through Berth returns what the client sent.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmConfig {
+    pub model: String,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default = "default_usage_id")]
+    pub usage_id: String,
+    #[serde(default = "default_num_retries")]
+    pub num_retries: u32,
+    #[serde(default = "default_retry_multiplier")]
+    pub retry_multiplier: f64,
+    /// Seconds.
+    #[serde(default = "default_retry_min_wait")]
+    pub retry_min_wait: u64,
+    /// Seconds.
+    #[serde(default = "default_retry_max_wait")]
+    pub retry_max_wait: u64,
+    /// Seconds per attempt.
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+    #[serde(default = "default_max_message_chars")]
+    pub max_message_chars: usize,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    #[serde(default)]
+    pub max_output_tokens: Option<u64>,
+    #[serde(default)]
+    pub input_cost_per_token: Option<f64>,
+    #[serde(default)]
+    pub output_cost_per_token: Option<f64>,
+    #[serde(default)]
+    pub stream: bool,
+    #[serde(default = "default_true")]
+    pub caching_prompt: bool,
+    #[serde(default = "default_true")]
+    pub native_tool_calling: bool,
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
+    #[serde(default)]
+    pub extra_headers: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_usage_id() -> String {
+    "default".into()
+}
+fn default_num_retries() -> u32 {
+    5
+}
+fn default_retry_multiplier() -> f64 {
+    8.0
+}
+fn default_retry_min_wait() -> u64 {
+    8
+}
+fn default_retry_max_wait() -> u64 {
+    64
+}
+fn default_timeout() -> u64 {
+    300
+}
+fn default_max_message_chars() -> usize {
+    30_000
+}
+fn default_true() -> bool {
+    true
+}
+
+impl LlmConfig {
+    /// A config with OpenHands' defaults for everything but the model.
+    pub fn new(model: impl Into<String>) -> Self {
+        let mut v = Map::new();
+        v.insert("model".into(), Value::String(model.into()));
+        // Every other field has a serde default, so this cannot fail.
+        serde_json::from_value(Value::Object(v)).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// The same config with secrets removed, as responses must show it.
+    pub fn redacted(&self) -> Self {
+        let mut c = self.clone();
+        c.api_key = None;
+        for k in [
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+        ] {
+            if c.extra.contains_key(k) {
+                c.extra.insert(k.into(), Value::Null);
+            }
+        }
+        c
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SkillTrigger {
+    Keyword { keywords: Vec<String> },
+    Task { triggers: Vec<String> },
+    Path { paths: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkillSpec {
+    pub name: String,
+    pub content: String,
+    #[serde(default)]
+    pub trigger: Option<SkillTrigger>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AgentContext {
+    #[serde(default)]
+    pub skills: Vec<SkillSpec>,
+    #[serde(default)]
+    pub system_message_suffix: Option<String>,
+    #[serde(default)]
+    pub user_message_suffix: Option<String>,
+    #[serde(default)]
+    pub load_user_skills: bool,
+    #[serde(default)]
+    pub load_public_skills: bool,
+    #[serde(default)]
+    pub load_project_skills: bool,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum CondenserSpec {
+    NoOpCondenser {},
+    LLMSummarizingCondenser {
+        llm: Box<LlmConfig>,
+        #[serde(default = "default_max_size")]
+        max_size: usize,
+        #[serde(default)]
+        max_tokens: Option<u64>,
+        #[serde(default = "default_keep_first")]
+        keep_first: usize,
+    },
+    PipelineCondenser {
+        condensers: Vec<CondenserSpec>,
+    },
+}
+
+fn default_max_size() -> usize {
+    240
+}
+fn default_keep_first() -> usize {
+    2
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSpec {
+    #[serde(default = "default_agent_kind")]
+    pub kind: String,
+    pub llm: LlmConfig,
+    #[serde(default)]
+    pub tools: Vec<ToolSpec>,
+    #[serde(default = "default_include_tools")]
+    pub include_default_tools: Vec<String>,
+    #[serde(default)]
+    pub agent_context: Option<AgentContext>,
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+    #[serde(default)]
+    pub condenser: Option<CondenserSpec>,
+    #[serde(default)]
+    pub filter_tools_regex: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_agent_kind() -> String {
+    "Agent".into()
+}
+fn default_include_tools() -> Vec<String> {
+    vec!["FinishTool".into(), "ThinkTool".into()]
+}
+
+impl AgentSpec {
+    pub fn new(llm: LlmConfig, tools: &[&str]) -> Self {
+        Self {
+            kind: default_agent_kind(),
+            llm,
+            tools: tools
+                .iter()
+                .map(|n| ToolSpec {
+                    name: (*n).to_string(),
+                    params: Map::new(),
+                })
+                .collect(),
+            include_default_tools: default_include_tools(),
+            agent_context: None,
+            system_prompt: None,
+            condenser: None,
+            filter_tools_regex: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The same agent with every LLM secret removed.
+    pub fn redacted(&self) -> Self {
+        let mut a = self.clone();
+        a.llm = a.llm.redacted();
+        if let Some(CondenserSpec::LLMSummarizingCondenser { llm, .. }) = &mut a.condenser {
+            **llm = llm.redacted();
+        }
+        a
+    }
+}

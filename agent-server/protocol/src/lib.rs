@@ -1,0 +1,26 @@
+//! `berth-protocol`: the wire types of Berth's agent-server, shared by the engine
+//! (`berth-agent`), the server (`berth-agent-server`) and the app (`berth-app`).
+//!
+//! The shapes are those of OpenHands' agent-server 1.58.2 (`openhands-sdk`): every polymorphic
+//! object carries `kind` = the Python class name, optional fields are left out when empty (the
+//! server's `exclude_none`), and unknown kinds are kept verbatim rather than rejected. This crate
+//! does no I/O; it depends only on serde, chrono (timestamps) and uuid (ids).
+
+pub mod agent;
+pub mod content;
+pub mod event;
+pub mod state;
+pub mod tool_io;
+
+pub use agent::{
+    AgentContext, AgentSpec, CondenserSpec, LlmConfig, SkillSpec, SkillTrigger, ToolSpec,
+};
+pub use content::{
+    Content, ImageContent, Message, MessageToolCall, Role, TextContent, content_text,
+};
+pub use event::{
+    ErrorClassification, Event, EventBody, FailureAction, FailureKind, RejectionSource,
+    SecurityRisk, Source, ToolAnnotations, ToolDefinition,
+};
+pub use state::{ConfirmationPolicy, ConversationStats, ExecutionStatus, Metrics, TokenUsage};
+pub use tool_io::*;

@@ -1,0 +1,12 @@
+//! `berth-agent`: the engine that runs inside every Berth sandbox.
+//!
+//! - [`llm`]: OpenAI-compatible and Anthropic clients with retries, streaming and metrics;
+//! - [`tools`]: `terminal`, `file_editor`, `task_tracker`, `think`, `finish`, `glob`, `grep`;
+//! - [`secrets`]: the secret registry and masking.
+//!
+//! Events, actions and observations are the wire types of `berth-protocol`, so what the engine
+//! emits is what OpenHands' agent-server emits.
+
+pub mod llm;
+pub mod secrets;
+pub mod tools;

@@ -1,0 +1,361 @@
+//! A persistent bash on a pseudo-terminal. The prompt (PS1) prints a JSON block between markers
+//! after every command, which tells when a command finished, its exit code and the new working
+//! directory. A reader thread copies the PTY's output into a shared buffer; callers wait on it.
+//!
+//! Crate: `portable-pty` (wezterm's), the maintained cross-platform PTY abstraction.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use serde_json::Value;
+
+pub const PS1_BEGIN: &str = "###PS1JSON###";
+pub const PS1_END: &str = "###PS1END###";
+
+/// The prompt: `$?` must be expanded first, before any command substitution resets it.
+const PS1: &str = r#"\n###PS1JSON###\n{"exit_code": "$?", "pid": "$!", "username": "\u", "hostname": "\h", "working_dir": "$(pwd)", "py_interpreter_path": "$(command -v python3 || command -v python || true)"}\n###PS1END###\n"#;
+
+/// Output kept in memory for one command; beyond it the middle is dropped (the head and the
+/// latest output are what a user and the LLM need).
+const MAX_BUFFER: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("could not start the terminal: {0}")]
+    Spawn(String),
+    #[error("the terminal is gone: {0}")]
+    Io(String),
+}
+
+#[derive(Default)]
+struct Buffer {
+    bytes: Vec<u8>,
+    /// Bytes dropped from the middle because of `MAX_BUFFER`.
+    dropped: usize,
+    closed: bool,
+}
+
+/// What the prompt reported after a command.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromptInfo {
+    pub exit_code: i64,
+    pub pid: i64,
+    pub username: Option<String>,
+    pub hostname: Option<String>,
+    pub working_dir: Option<String>,
+    pub py_interpreter_path: Option<String>,
+}
+
+pub enum WaitOutcome {
+    /// The command finished: its output and the prompt's report.
+    Done(String, PromptInfo),
+    /// No new output for the soft timeout, or the hard timeout passed; the output so far.
+    TimedOut(String),
+    /// The shell exited.
+    Closed(String),
+}
+
+pub struct Session {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    buffer: Arc<Mutex<Buffer>>,
+    /// Offset in the buffer up to which output was already returned.
+    consumed: usize,
+    pub running: bool,
+    pub last_info: PromptInfo,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Session {
+    pub fn start(cwd: &Path) -> Result<Self, SessionError> {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows: 200,
+                cols: 256,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| SessionError::Spawn(e.to_string()))?;
+        let mut cmd = CommandBuilder::new("bash");
+        cmd.args(["--norc", "--noprofile"]);
+        cmd.cwd(cwd);
+        cmd.env("PS1", PS1);
+        cmd.env("PS2", "");
+        cmd.env("TERM", "dumb");
+        cmd.env("PAGER", "cat");
+        cmd.env("GIT_PAGER", "cat");
+        cmd.env("HISTFILE", "");
+        cmd.env_remove("PROMPT_COMMAND");
+        let child = pair
+            .slave
+            .spawn_command(cmd)
+            .map_err(|e| SessionError::Spawn(e.to_string()))?;
+        drop(pair.slave);
+        let mut reader = pair
+            .master
+            .try_clone_reader()
+            .map_err(|e| SessionError::Spawn(e.to_string()))?;
+        let writer = pair
+            .master
+            .take_writer()
+            .map_err(|e| SessionError::Spawn(e.to_string()))?;
+        let buffer = Arc::new(Mutex::new(Buffer::default()));
+        let sink = buffer.clone();
+        std::thread::Builder::new()
+            .name("terminal-reader".into())
+            .spawn(move || {
+                let mut chunk = [0u8; 8192];
+                loop {
+                    match reader.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let mut b = sink.lock().unwrap_or_else(|e| e.into_inner());
+                            b.bytes.extend_from_slice(&chunk[..n]);
+                        }
+                    }
+                }
+                sink.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+            })
+            .map_err(|e| SessionError::Spawn(e.to_string()))?;
+        let mut session = Self {
+            master: pair.master,
+            writer,
+            child,
+            buffer,
+            consumed: 0,
+            running: false,
+            last_info: PromptInfo::default(),
+        };
+        // No echo (the command is not repeated in its output), no bracketed-paste escapes.
+        session
+            .send_raw("stty -echo; bind 'set enable-bracketed-paste off' 2>/dev/null; cd .\n")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (text, closed) = session.snapshot();
+            if text.matches(PS1_END).count() >= 2 {
+                break;
+            }
+            if closed || Instant::now() > deadline {
+                return Err(SessionError::Spawn(format!(
+                    "bash did not show its prompt: {text}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (text, _) = session.snapshot();
+        if let Some((_, info)) = parse_last_prompt(&text) {
+            session.last_info = info;
+        }
+        session.clear();
+        Ok(session)
+    }
+
+    fn snapshot(&self) -> (String, bool) {
+        let b = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        (String::from_utf8_lossy(&b.bytes).into_owned(), b.closed)
+    }
+
+    fn clear(&mut self) {
+        let mut b = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        b.bytes.clear();
+        b.dropped = 0;
+        self.consumed = 0;
+    }
+
+    pub fn send_raw(&mut self, text: &str) -> Result<(), SessionError> {
+        self.writer
+            .write_all(text.as_bytes())
+            .map_err(|e| SessionError::Io(e.to_string()))?;
+        self.writer
+            .flush()
+            .map_err(|e| SessionError::Io(e.to_string()))
+    }
+
+    /// Starts a command: the buffer restarts, so its output is all that follows.
+    pub fn start_command(&mut self, command: &str) -> Result<(), SessionError> {
+        self.clear();
+        self.running = true;
+        let mut line = command.to_string();
+        if !line.ends_with('\n') {
+            line.push('\n');
+        }
+        self.send_raw(&line)
+    }
+
+    /// Waits until the prompt returns, no output arrived for `no_output`, `hard` passed, or the
+    /// shell died. Returns only the output not returned before.
+    pub async fn wait(
+        &mut self,
+        no_output: Option<Duration>,
+        hard: Option<Duration>,
+    ) -> WaitOutcome {
+        let started = Instant::now();
+        let mut last_len = usize::MAX;
+        let mut last_change = Instant::now();
+        loop {
+            let (len, closed) = {
+                let mut b = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+                if b.bytes.len() > MAX_BUFFER {
+                    // Keep the first and last quarters; what was returned already may go.
+                    let keep = MAX_BUFFER / 4;
+                    let cut_end = b.bytes.len() - keep;
+                    let cut_start = keep.max(self.consumed.min(cut_end));
+                    if cut_end > cut_start {
+                        b.bytes.drain(cut_start..cut_end);
+                        b.dropped += cut_end - cut_start;
+                        self.consumed = self.consumed.min(cut_start);
+                    }
+                }
+                (b.bytes.len(), b.closed)
+            };
+            if len != last_len {
+                last_len = len;
+                last_change = Instant::now();
+                let (text, _) = self.snapshot();
+                if let Some((output_end, info)) = parse_last_prompt(&text) {
+                    let out = text[self.consumed.min(output_end)..output_end].to_string();
+                    self.running = false;
+                    self.last_info = info.clone();
+                    self.clear();
+                    return WaitOutcome::Done(clean(&out), info);
+                }
+            }
+            if closed {
+                let (text, _) = self.snapshot();
+                self.running = false;
+                return WaitOutcome::Closed(clean(&text[self.consumed.min(text.len())..]));
+            }
+            let now = Instant::now();
+            let soft_hit = no_output.is_some_and(|d| now.duration_since(last_change) >= d);
+            let hard_hit = hard.is_some_and(|d| now.duration_since(started) >= d);
+            if soft_hit || hard_hit {
+                let (text, _) = self.snapshot();
+                let out = text[self.consumed.min(text.len())..].to_string();
+                self.consumed = text.len();
+                return WaitOutcome::TimedOut(clean(&out));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    #[allow(dead_code)]
+    pub fn resize(&self, rows: u16, cols: u16) {
+        let _ = self.master.resize(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        });
+    }
+}
+
+/// Finds the last complete prompt block: returns where the command's output ends and the report.
+fn parse_last_prompt(text: &str) -> Option<(usize, PromptInfo)> {
+    let end = text.rfind(PS1_END)?;
+    let begin = text[..end].rfind(PS1_BEGIN)?;
+    let json_text = text[begin + PS1_BEGIN.len()..end].trim();
+    let v: Value = serde_json::from_str(json_text).unwrap_or(Value::Null);
+    let s = |k: &str| v[k].as_str().map(str::to_string).filter(|s| !s.is_empty());
+    let n = |k: &str| {
+        v[k].as_str()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .unwrap_or(-1)
+    };
+    let info = PromptInfo {
+        exit_code: n("exit_code"),
+        pid: n("pid"),
+        username: s("username"),
+        hostname: s("hostname"),
+        working_dir: s("working_dir"),
+        py_interpreter_path: s("py_interpreter_path"),
+    };
+    // The prompt starts with its own newline.
+    let mut output_end = begin;
+    if text[..output_end].ends_with("\r\n") {
+        output_end -= 2;
+    } else if text[..output_end].ends_with('\n') {
+        output_end -= 1;
+    }
+    Some((output_end, info))
+}
+
+/// Terminal output as text: no carriage returns, no ANSI escape sequences.
+fn clean(s: &str) -> String {
+    static ANSI: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = ANSI.get_or_init(|| {
+        regex::Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>]")
+            .unwrap_or_else(|_| unreachable!())
+    });
+    let no_ansi = re.replace_all(s, "");
+    let mut out = no_ansi.replace("\r\n", "\n");
+    out = out.replace('\r', "");
+    out.trim_end_matches('\n').to_string()
+}
+
+/// The bytes a key name sends (`C-c`, `UP`, `ENTER`, …), or `None` for plain text.
+pub fn key_bytes(name: &str) -> Option<String> {
+    let n = name.trim();
+    if let Some(letter) = n.strip_prefix("C-").or_else(|| n.strip_prefix("c-")) {
+        let c = letter.chars().next()?.to_ascii_lowercase();
+        if letter.len() == 1 && c.is_ascii_lowercase() {
+            return Some(((c as u8 - b'a' + 1) as char).to_string());
+        }
+        return None;
+    }
+    Some(
+        match n {
+            "UP" => "\x1b[A",
+            "DOWN" => "\x1b[B",
+            "RIGHT" => "\x1b[C",
+            "LEFT" => "\x1b[D",
+            "HOME" => "\x1b[H",
+            "END" => "\x1b[F",
+            "PGUP" => "\x1b[5~",
+            "PGDN" => "\x1b[6~",
+            "TAB" => "\t",
+            "ESC" => "\x1b",
+            "BS" => "\x7f",
+            "ENTER" => "\r",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_prompt_block() {
+        let text = "hello\r\n\r\n###PS1JSON###\r\n{\"exit_code\": \"3\", \"pid\": \"\", \"username\": \"u\", \"hostname\": \"h\", \"working_dir\": \"/tmp\", \"py_interpreter_path\": \"\"}\r\n###PS1END###\r\n";
+        let (end, info) = parse_last_prompt(text).unwrap_or_default();
+        assert_eq!(clean(&text[..end]), "hello");
+        assert_eq!(info.exit_code, 3);
+        assert_eq!(info.working_dir.as_deref(), Some("/tmp"));
+        assert_eq!(info.py_interpreter_path, None);
+    }
+
+    #[test]
+    fn key_names() {
+        assert_eq!(key_bytes("C-c").as_deref(), Some("\x03"));
+        assert_eq!(key_bytes("C-d").as_deref(), Some("\x04"));
+        assert_eq!(key_bytes("UP").as_deref(), Some("\x1b[A"));
+        assert_eq!(key_bytes("hello"), None);
+    }
+}

@@ -7,6 +7,12 @@
 //! Events, actions and observations are the wire types of `berth-protocol`, so what the engine
 //! emits is what OpenHands' agent-server emits.
 
+pub mod condenser;
+pub mod conversation;
 pub mod llm;
+pub mod prompt;
 pub mod secrets;
+pub mod skills;
 pub mod tools;
+
+pub use conversation::{Conversation, ConversationError, EngineOptions, NewConversation};

@@ -1,0 +1,670 @@
+//! A conversation: its event log, its state, and the agent loop that drives it.
+//!
+//! Every event goes through [`Conversation::emit`]: secret values are masked, the event is
+//! appended to the log and persisted, then published to subscribers. Status changes are
+//! `ConversationStateUpdateEvent`s like OpenHands'; the `full_state` snapshot is published (not
+//! persisted) after a run ends, on pause and on interrupt.
+
+mod run;
+pub mod state;
+pub mod store;
+pub mod stuck;
+pub mod view;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use berth_protocol::{
+    AgentSpec, ConfirmationPolicy, Event, EventBody, ExecutionStatus, Message, RejectionSource,
+    SkillSpec, Source, TextContent, ToolSpec,
+};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::condenser::Condenser;
+use crate::llm::{Llm, LlmError};
+use crate::secrets::SecretRegistry;
+use crate::skills;
+use crate::tools::{ToolContext, ToolOptions, ToolSet, tool_by_name};
+pub use state::{ConversationState, WorkspaceSpec};
+pub use store::{Store, StoreError};
+pub use stuck::Thresholds;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    #[error("the conversation is already running")]
+    AlreadyRunning,
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+}
+
+/// Engine settings that are not part of the wire request.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub tools: ToolOptions,
+    pub stuck: Thresholds,
+    /// Home directory whose `.agents/skills`, `.openhands/skills`… are loaded as user skills.
+    pub user_skills_home: Option<PathBuf>,
+    /// Load Berth's built-in skills (`skills/`).
+    pub builtin_skills: bool,
+}
+
+/// What it takes to start a conversation.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub id: Option<uuid::Uuid>,
+    pub agent: AgentSpec,
+    pub workspace: PathBuf,
+    /// The conversations directory; `None` keeps the conversation in memory only.
+    pub persistence_root: Option<PathBuf>,
+    pub max_iterations: u32,
+    pub stuck_detection: bool,
+    pub confirmation_policy: ConfirmationPolicy,
+    pub security_analyzer: Option<Value>,
+    /// (name, value, description)
+    pub secrets: Vec<(String, String, Option<String>)>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl NewConversation {
+    pub fn new(agent: AgentSpec, workspace: impl Into<PathBuf>) -> Self {
+        Self {
+            id: None,
+            agent,
+            workspace: workspace.into(),
+            persistence_root: None,
+            max_iterations: 500,
+            stuck_detection: true,
+            confirmation_policy: ConfirmationPolicy::NeverConfirm,
+            security_analyzer: None,
+            secrets: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+struct Data {
+    state: ConversationState,
+    events: Vec<Event>,
+}
+
+pub(crate) struct Inner {
+    data: Mutex<Data>,
+    llm: Llm,
+    condenser: Option<Condenser>,
+    tools: ToolSet,
+    tool_ctx: ToolContext,
+    skills: Vec<SkillSpec>,
+    store: Option<Store>,
+    events_tx: broadcast::Sender<Event>,
+    run_lock: tokio::sync::Mutex<()>,
+    cancel: Mutex<CancellationToken>,
+    options: EngineOptions,
+}
+
+/// A handle to a conversation; clones share it.
+#[derive(Clone)]
+pub struct Conversation {
+    inner: Arc<Inner>,
+}
+
+impl Conversation {
+    /// Creates a conversation (and its directory, when persistent).
+    pub fn create(req: NewConversation, options: EngineOptions) -> Result<Self, ConversationError> {
+        if req.max_iterations == 0 {
+            return Err(ConversationError::Invalid(
+                "max_iterations must be at least 1".into(),
+            ));
+        }
+        let id = req.id.unwrap_or_else(uuid::Uuid::new_v4);
+        let dir = req
+            .persistence_root
+            .as_ref()
+            .map(|root| root.join(id.simple().to_string()));
+        let now = berth_protocol::event::now_utc_iso();
+        let secrets = SecretRegistry::default();
+        for (name, value, description) in &req.secrets {
+            secrets.set(name.clone(), value.clone(), description.clone());
+        }
+        let state = ConversationState {
+            id: id.to_string(),
+            agent: req.agent.redacted(),
+            workspace: WorkspaceSpec::local(&req.workspace),
+            persistence_dir: dir.as_ref().map(|d| d.display().to_string()),
+            max_iterations: req.max_iterations,
+            stuck_detection: req.stuck_detection,
+            execution_status: ExecutionStatus::Idle,
+            confirmation_policy: req.confirmation_policy,
+            security_analyzer: req.security_analyzer.clone(),
+            activated_knowledge_skills: Vec::new(),
+            last_user_message_id: None,
+            stats: Default::default(),
+            secret_descriptions: req
+                .secrets
+                .iter()
+                .map(|(n, _, d)| (n.clone(), d.clone()))
+                .collect(),
+            tags: req.tags.clone(),
+            title: None,
+            created_at: now.clone(),
+            updated_at: now,
+            error_nudge_given: false,
+        };
+        std::fs::create_dir_all(&req.workspace).map_err(|e| {
+            ConversationError::Invalid(format!(
+                "cannot create the workspace {}: {e}",
+                req.workspace.display()
+            ))
+        })?;
+        let store = dir.map(Store::new);
+        if let Some(s) = &store {
+            s.save_state(&state)?;
+        }
+        Self::build(state, Vec::new(), store, req.agent, secrets, options)
+    }
+
+    /// Loads a persisted conversation. The agent on disk has no secrets: `agent_secrets` gives
+    /// the LLM key (and the condenser's) back. A run cut short by a crash becomes `error`, and
+    /// each action it left without a result gets an `AgentErrorEvent`.
+    pub fn load(
+        dir: &Path,
+        llm_api_key: Option<String>,
+        secrets: SecretRegistry,
+        options: EngineOptions,
+    ) -> Result<Self, ConversationError> {
+        let store = Store::new(dir.to_path_buf());
+        let mut state = store.load_state()?;
+        let events = store.load_events()?;
+        let mut agent = state.agent.clone();
+        if agent.llm.api_key.is_none() {
+            agent.llm.api_key = llm_api_key.clone();
+        }
+        if let Some(berth_protocol::CondenserSpec::LLMSummarizingCondenser { llm, .. }) =
+            &mut agent.condenser
+            && llm.api_key.is_none()
+        {
+            llm.api_key = llm_api_key;
+        }
+        let crashed = state.execution_status == ExecutionStatus::Running;
+        if crashed {
+            state.execution_status = ExecutionStatus::Error;
+        }
+        let conv = Self::build(state, events, Some(store), agent, secrets, options)?;
+        if crashed {
+            for (tool_name, tool_call_id) in conv
+                .pending_actions()
+                .into_iter()
+                .map(|p| (p.tool_name, p.tool_call_id))
+            {
+                conv.emit(Source::Agent, EventBody::AgentErrorEvent {
+                    tool_name,
+                    tool_call_id,
+                    error: "A restart occurred while this tool was in progress. It may or may not have finished: check its effects before running it again.".into(),
+                    classification: Some(berth_protocol::ErrorClassification::new(berth_protocol::FailureKind::Internal, true, berth_protocol::FailureAction::Retry)),
+                });
+            }
+            conv.emit_status_update(ExecutionStatus::Error);
+            conv.save_state();
+        }
+        Ok(conv)
+    }
+
+    fn build(
+        state: ConversationState,
+        events: Vec<Event>,
+        store: Option<Store>,
+        agent: AgentSpec,
+        secrets: SecretRegistry,
+        options: EngineOptions,
+    ) -> Result<Self, ConversationError> {
+        let llm = Llm::new(agent.llm.clone())?;
+        let condenser = Condenser::from_spec(agent.condenser.as_ref())?;
+        let mut tools = Vec::new();
+        let mut wanted: Vec<ToolSpec> = agent.tools.clone();
+        for d in &agent.include_default_tools {
+            wanted.push(ToolSpec {
+                name: d.clone(),
+                params: Default::default(),
+            });
+        }
+        let filter = match &agent.filter_tools_regex {
+            Some(r) => Some(
+                regex::Regex::new(r)
+                    .map_err(|e| ConversationError::Invalid(format!("filter_tools_regex: {e}")))?,
+            ),
+            None => None,
+        };
+        for spec in wanted {
+            let tool = tool_by_name(&spec.name, &options.tools).ok_or_else(|| {
+                ConversationError::Invalid(format!("unknown tool '{}'", spec.name))
+            })?;
+            if filter.as_ref().is_some_and(|f| !f.is_match(tool.name())) {
+                continue;
+            }
+            if !tools
+                .iter()
+                .any(|t: &Arc<dyn crate::tools::Tool>| t.name() == tool.name())
+            {
+                tools.push(tool);
+            }
+        }
+        let workspace = PathBuf::from(&state.workspace.working_dir);
+        let context = agent.agent_context.clone().unwrap_or_default();
+        let mut lists = vec![context.skills.clone(), skills::load_repo_skills(&workspace)];
+        if let Some(home) = &options.user_skills_home {
+            lists.push(skills::load_user_skills(home));
+        }
+        if options.builtin_skills
+            && let Some(dir) = skills::builtin_skills_dir()
+        {
+            lists.push(skills::load_dir(&dir));
+        }
+        let tool_ctx = ToolContext {
+            workspace,
+            persistence_dir: store.as_ref().map(|s| s.dir().to_path_buf()),
+            secrets,
+        };
+        let (events_tx, _) = broadcast::channel(4096);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                data: Mutex::new(Data { state, events }),
+                llm,
+                condenser,
+                tools: ToolSet::new(tools),
+                tool_ctx,
+                skills: skills::merge(lists),
+                store,
+                events_tx,
+                run_lock: tokio::sync::Mutex::new(()),
+                cancel: Mutex::new(CancellationToken::new()),
+                options,
+            }),
+        })
+    }
+
+    fn data(&self) -> std::sync::MutexGuard<'_, Data> {
+        self.inner.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn id(&self) -> String {
+        self.data().state.id.clone()
+    }
+
+    pub fn status(&self) -> ExecutionStatus {
+        self.data().state.execution_status
+    }
+
+    pub fn state(&self) -> ConversationState {
+        self.data().state.clone()
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.data().events.clone()
+    }
+
+    pub fn persistence_dir(&self) -> Option<PathBuf> {
+        self.inner.store.as_ref().map(|s| s.dir().to_path_buf())
+    }
+
+    pub fn tools(&self) -> &ToolSet {
+        &self.inner.tools
+    }
+
+    pub fn skills(&self) -> &[SkillSpec] {
+        &self.inner.skills
+    }
+
+    pub fn secrets(&self) -> &SecretRegistry {
+        &self.inner.tool_ctx.secrets
+    }
+
+    /// Live events: everything emitted from now on, plus published `full_state` snapshots and
+    /// streaming deltas (which are not persisted).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events_tx.subscribe()
+    }
+
+    /// The `full_state` update event (not persisted).
+    pub fn full_state_event(&self) -> Event {
+        let data = self.data();
+        let leaf = data.events.last().map(|e| e.id.clone());
+        Event::new(
+            Source::Environment,
+            None,
+            EventBody::ConversationStateUpdateEvent {
+                key: "full_state".into(),
+                value: data.state.full_state(leaf.as_deref()),
+            },
+        )
+    }
+
+    fn publish(&self, event: Event) {
+        let _ = self.inner.events_tx.send(event);
+    }
+
+    pub(crate) fn publish_full_state(&self) {
+        self.publish(self.full_state_event());
+    }
+
+    /// Appends an event: masked, persisted, published. Returns it as stored.
+    pub(crate) fn emit(&self, source: Source, body: EventBody) -> Event {
+        let event = {
+            let mut data = self.data();
+            let parent = data.events.last().map(|e| e.id.clone());
+            let mut event = Event::new(source, parent, body);
+            if !self.inner.tool_ctx.secrets.is_empty()
+                && let Ok(mut v) = serde_json::to_value(&event)
+            {
+                self.inner.tool_ctx.secrets.mask_json(&mut v);
+                if let Ok(masked) = serde_json::from_value(v) {
+                    event = masked;
+                }
+            }
+            let index = data.events.len();
+            if let Some(store) = &self.inner.store
+                && let Err(e) = store.append(index, &event)
+            {
+                tracing::error!(error = %e, "could not persist an event");
+            }
+            data.events.push(event.clone());
+            data.state.updated_at = berth_protocol::event::now_utc_iso();
+            event
+        };
+        self.publish(event.clone());
+        event
+    }
+
+    pub(crate) fn save_state(&self) {
+        if let Some(store) = &self.inner.store {
+            let state = self.data().state.clone();
+            if let Err(e) = store.save_state(&state) {
+                tracing::error!(error = %e, "could not persist the conversation state");
+            }
+        }
+    }
+
+    fn emit_status_update(&self, status: ExecutionStatus) {
+        self.emit(
+            Source::Environment,
+            EventBody::ConversationStateUpdateEvent {
+                key: "execution_status".into(),
+                value: json!(status),
+            },
+        );
+    }
+
+    /// Changes the execution status, recording the change as an event.
+    pub(crate) fn set_status(&self, status: ExecutionStatus) {
+        {
+            let mut data = self.data();
+            if data.state.execution_status == status {
+                return;
+            }
+            data.state.execution_status = status;
+        }
+        self.emit_status_update(status);
+        self.save_state();
+    }
+
+    /// Emits the system prompt once, as event #0.
+    pub(crate) fn ensure_system_prompt(&self) {
+        if !self.data().events.is_empty() {
+            return;
+        }
+        let agent = self.data().state.agent.clone();
+        let suffix = agent
+            .agent_context
+            .as_ref()
+            .and_then(|c| c.system_message_suffix.clone());
+        let static_text = agent
+            .system_prompt
+            .clone()
+            .unwrap_or_else(|| crate::prompt::static_prompt().to_string());
+        let dynamic = crate::prompt::dynamic_context(
+            &self.inner.skills,
+            &self.inner.tool_ctx.secrets,
+            &self.data().state.workspace.working_dir,
+            suffix.as_deref(),
+        );
+        let mut system_prompt = TextContent::new(static_text);
+        system_prompt.cache_prompt = false;
+        self.emit(
+            Source::Agent,
+            EventBody::SystemPromptEvent {
+                system_prompt,
+                tools: self.inner.tools.definitions(),
+                dynamic_context: Some(TextContent::new(dynamic)),
+            },
+        );
+    }
+
+    /// Adds a user message; keyword skills it mentions are attached to it (once per conversation).
+    pub fn send_message(&self, message: Message) -> Event {
+        self.ensure_system_prompt();
+        let text = message.text();
+        let mut extended = Vec::new();
+        let mut activated = Vec::new();
+        {
+            let data = self.data();
+            for skill in &self.inner.skills {
+                if data.state.activated_knowledge_skills.contains(&skill.name) {
+                    continue;
+                }
+                if let Some(kw) = skills::matched_keyword(skill, &text) {
+                    extended.push(TextContent::new(skills::render_triggered(skill, &kw)));
+                    activated.push(skill.name.clone());
+                }
+            }
+        }
+        if let Some(suffix) = self
+            .data()
+            .state
+            .agent
+            .agent_context
+            .as_ref()
+            .and_then(|c| c.user_message_suffix.clone())
+            && !suffix.trim().is_empty()
+        {
+            extended.push(TextContent::new(suffix));
+        }
+        let event = self.emit(
+            Source::User,
+            EventBody::MessageEvent {
+                llm_message: message,
+                llm_response_id: None,
+                activated_skills: activated.clone(),
+                extended_content: extended,
+                sender: None,
+                critic_result: None,
+            },
+        );
+        {
+            let mut data = self.data();
+            data.state.activated_knowledge_skills.extend(activated);
+            data.state.last_user_message_id = Some(event.id.clone());
+            data.state.error_nudge_given = false;
+        }
+        self.emit(
+            Source::Environment,
+            EventBody::ConversationStateUpdateEvent {
+                key: "last_user_message_id".into(),
+                value: json!(event.id),
+            },
+        );
+        if matches!(
+            self.status(),
+            ExecutionStatus::Finished | ExecutionStatus::Stuck
+        ) {
+            self.set_status(ExecutionStatus::Idle);
+        }
+        self.save_state();
+        event
+    }
+
+    /// Pauses between steps (from idle or running); the running step completes first.
+    pub fn pause(&self) {
+        if !matches!(
+            self.status(),
+            ExecutionStatus::Idle | ExecutionStatus::Running
+        ) {
+            return;
+        }
+        self.emit(Source::User, EventBody::PauseEvent {});
+        self.set_status(ExecutionStatus::Paused);
+        self.publish_full_state();
+    }
+
+    /// Cancels the LLM call in flight and pauses.
+    pub fn interrupt(&self) {
+        self.inner
+            .cancel
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .cancel();
+        self.emit(Source::User, EventBody::InterruptEvent {});
+        if matches!(
+            self.status(),
+            ExecutionStatus::Running | ExecutionStatus::Idle
+        ) {
+            self.set_status(ExecutionStatus::Paused);
+        }
+        self.publish_full_state();
+    }
+
+    /// Rejects every action waiting for confirmation; the conversation goes back to idle.
+    pub fn reject_pending(&self, reason: Option<String>) {
+        let reason = reason
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(berth_protocol::event::default_rejection_reason);
+        for p in self.pending_actions() {
+            self.emit(
+                Source::User,
+                EventBody::UserRejectObservation {
+                    tool_name: p.tool_name,
+                    tool_call_id: p.tool_call_id,
+                    rejection_reason: reason.clone(),
+                    rejection_source: RejectionSource::User,
+                    action_id: p.action_id,
+                },
+            );
+        }
+        if self.status() == ExecutionStatus::WaitingForConfirmation {
+            self.set_status(ExecutionStatus::Idle);
+        }
+        self.publish_full_state();
+    }
+
+    pub fn set_confirmation_policy(&self, policy: ConfirmationPolicy) {
+        self.data().state.confirmation_policy = policy;
+        self.emit(
+            Source::Environment,
+            EventBody::ConversationStateUpdateEvent {
+                key: "confirmation_policy".into(),
+                value: json!(policy),
+            },
+        );
+        self.save_state();
+    }
+
+    pub fn set_security_analyzer(&self, analyzer: Option<Value>) {
+        self.data().state.security_analyzer = analyzer.clone();
+        self.emit(
+            Source::Environment,
+            EventBody::ConversationStateUpdateEvent {
+                key: "security_analyzer".into(),
+                value: analyzer.unwrap_or(Value::Null),
+            },
+        );
+        self.save_state();
+    }
+
+    pub fn set_secret(&self, name: &str, value: &str, description: Option<String>) {
+        self.inner
+            .tool_ctx
+            .secrets
+            .set(name, value, description.clone());
+        self.data()
+            .state
+            .secret_descriptions
+            .insert(name.to_string(), description);
+        self.save_state();
+    }
+
+    /// Asks the conversation's condenser to run at the next step.
+    pub fn request_condensation(&self) -> Result<(), ConversationError> {
+        if self.inner.condenser.is_none() {
+            return Err(ConversationError::Invalid(
+                "Cannot condense conversation: No condenser configured".into(),
+            ));
+        }
+        self.emit(Source::Environment, EventBody::CondensationRequest {});
+        Ok(())
+    }
+
+    /// Actions with no result yet (waiting for confirmation, or cut short).
+    pub fn pending_actions(&self) -> Vec<PendingAction> {
+        let data = self.data();
+        let answered: std::collections::HashSet<&str> = data
+            .events
+            .iter()
+            .filter(|e| e.is_observation_like())
+            .filter_map(Event::tool_call_id)
+            .collect();
+        data.events
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::ActionEvent {
+                    action: Some(action),
+                    tool_name,
+                    tool_call_id,
+                    security_risk,
+                    ..
+                } if !answered.contains(tool_call_id.as_str()) => Some(PendingAction {
+                    action_id: e.id.clone(),
+                    tool_name: tool_name.clone(),
+                    tool_call_id: tool_call_id.clone(),
+                    action: action.clone(),
+                    security_risk: *security_risk,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The agent's last word: the last `finish` message, else the last agent message, else "".
+    pub fn final_response(&self) -> String {
+        let data = self.data();
+        for e in data.events.iter().rev() {
+            match &e.body {
+                EventBody::ActionEvent {
+                    action: Some(berth_protocol::Action::FinishAction(f)),
+                    ..
+                } => return f.message.clone(),
+                EventBody::MessageEvent { llm_message, .. } if e.source == Source::Agent => {
+                    return llm_message.text();
+                }
+                _ => {}
+            }
+        }
+        String::new()
+    }
+
+    pub fn metrics(&self) -> berth_protocol::ConversationStats {
+        self.data().state.stats.clone()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingAction {
+    pub action_id: String,
+    pub tool_name: String,
+    pub tool_call_id: String,
+    pub action: berth_protocol::Action,
+    pub security_risk: berth_protocol::SecurityRisk,
+}

@@ -1,0 +1,418 @@
+//! The agent loop. One step: run actions still waiting for a result (this is how an accepted
+//! confirmation proceeds); condense if the condenser asks; call the LLM; turn its answer into
+//! events — tool calls become `ActionEvent`s that run in order (or wait for confirmation), a
+//! text reply ends the turn. The loop repeats until the status leaves `running`.
+
+use berth_protocol::{
+    Action, ErrorClassification, EventBody, ExecutionStatus, FailureAction, FailureKind, Message,
+    MessageToolCall, SecurityRisk, Source, TextContent,
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::stuck::{self, Verdict};
+use super::view::{to_messages, visible_events};
+use super::{Conversation, ConversationError, PendingAction};
+use crate::llm::{LlmError, StreamDelta};
+use crate::tools::validate_args;
+
+enum Next {
+    Continue,
+    Stop,
+}
+
+impl Conversation {
+    /// Runs the agent until it finishes, pauses, errs, gets stuck or waits for confirmation.
+    /// Returns the status it stopped in. A second concurrent call fails with `AlreadyRunning`.
+    pub async fn run(&self) -> Result<ExecutionStatus, ConversationError> {
+        let _guard = self
+            .inner
+            .run_lock
+            .try_lock()
+            .map_err(|_| ConversationError::AlreadyRunning)?;
+        self.ensure_system_prompt();
+        match self.status() {
+            ExecutionStatus::Finished => {
+                self.publish_full_state();
+                return Ok(ExecutionStatus::Finished);
+            }
+            _ => self.set_status(ExecutionStatus::Running),
+        }
+        let cancel = CancellationToken::new();
+        *self.inner.cancel.lock().unwrap_or_else(|e| e.into_inner()) = cancel.clone();
+        let max = self.data().state.max_iterations;
+        let mut iterations: u32 = 0;
+        while self.status() == ExecutionStatus::Running {
+            if iterations >= max {
+                self.emit(
+                    Source::Environment,
+                    EventBody::ConversationErrorEvent {
+                        code: "MaxIterationsReached".into(),
+                        detail: format!("Agent reached maximum iterations limit ({max})."),
+                        classification: Some(ErrorClassification::new(
+                            FailureKind::Config,
+                            false,
+                            FailureAction::Settings,
+                        )),
+                    },
+                );
+                self.set_status(ExecutionStatus::Error);
+                break;
+            }
+            iterations += 1;
+            let next = self.step(&cancel).await;
+            if matches!(next, Next::Stop) {
+                break;
+            }
+            if self.data().state.stuck_detection && self.status() == ExecutionStatus::Running {
+                self.check_stuck();
+            }
+        }
+        self.save_state();
+        self.publish_full_state();
+        Ok(self.status())
+    }
+
+    fn check_stuck(&self) {
+        let verdict = {
+            let data = self.data();
+            stuck::check(
+                &data.events,
+                &self.inner.options.stuck,
+                data.state.error_nudge_given,
+            )
+        };
+        match verdict {
+            Verdict::NotStuck => {}
+            Verdict::Nudge => {
+                self.data().state.error_nudge_given = true;
+                self.emit(Source::Environment, EventBody::MessageEvent {
+                    llm_message: Message::user(
+                        "You have run the same action several times and got the same error each time. Stop repeating it: read the error, check your assumptions (paths, arguments, state), and try a different approach.",
+                    ),
+                    llm_response_id: None,
+                    activated_skills: vec![],
+                    extended_content: vec![],
+                    sender: None,
+                    critic_result: None,
+                });
+            }
+            Verdict::Stuck(why) => {
+                self.emit(Source::Environment, EventBody::ConversationErrorEvent {
+                    code: "AgentStuckInLoopError".into(),
+                    detail: format!("The agent got stuck: {why}. Send a message with new guidance to continue."),
+                    classification: Some(ErrorClassification::new(FailureKind::AgentAction, false, FailureAction::None)),
+                });
+                self.set_status(ExecutionStatus::Stuck);
+            }
+        }
+    }
+
+    async fn step(&self, cancel: &CancellationToken) -> Next {
+        // 1. Actions left without a result run now.
+        let pending = self.pending_actions();
+        if !pending.is_empty() {
+            return self.execute(pending).await;
+        }
+
+        // 2. Condensation.
+        let (view, requested) = {
+            let data = self.data();
+            let last_condensation = data
+                .events
+                .iter()
+                .rposition(|e| matches!(e.body, EventBody::Condensation { .. }));
+            let requested = data.events[last_condensation.map_or(0, |i| i + 1)..]
+                .iter()
+                .any(|e| matches!(e.body, EventBody::CondensationRequest {}));
+            (visible_events(&data.events), requested)
+        };
+        if let Some(condenser) = &self.inner.condenser
+            && condenser.should_condense(&view, requested)
+            && let Some(plan) = condenser.plan(&view, requested)
+        {
+            match condenser.summarize(&view, &plan, cancel).await {
+                Ok((summary, response_id)) => {
+                    self.record_stats(condenser.llm.usage_id(), condenser.llm.metrics());
+                    self.emit(
+                        Source::Environment,
+                        EventBody::Condensation {
+                            forgotten_event_ids: plan.forgotten,
+                            summary: Some(summary),
+                            summary_offset: Some(plan.summary_offset),
+                            llm_response_id: response_id,
+                        },
+                    );
+                    return Next::Continue;
+                }
+                Err(LlmError::Cancelled) => return Next::Stop,
+                Err(e) => {
+                    tracing::warn!(error = %e, "condensation failed; continuing with the full history")
+                }
+            }
+        }
+
+        // 3. The LLM call.
+        let max_chars = self.inner.llm.config().max_message_chars;
+        let messages = to_messages(&view, max_chars);
+        let schemas = self.inner.tools.schemas();
+        let tx = self.inner.events_tx.clone();
+        let on_delta = move |d: StreamDelta| {
+            let body = match d {
+                StreamDelta::Content(c) => EventBody::StreamingDeltaEvent {
+                    content: Some(c),
+                    reasoning_content: None,
+                },
+                StreamDelta::Reasoning(r) => EventBody::StreamingDeltaEvent {
+                    content: None,
+                    reasoning_content: Some(r),
+                },
+            };
+            let _ = tx.send(berth_protocol::Event::new(Source::Agent, None, body));
+        };
+        let streaming = self.inner.llm.config().stream;
+        let delta_cb: Option<&(dyn Fn(StreamDelta) + Send + Sync)> =
+            if streaming { Some(&on_delta) } else { None };
+        let response = match self
+            .inner
+            .llm
+            .complete(&messages, &schemas, cancel, delta_cb)
+            .await
+        {
+            Ok(r) => r,
+            Err(LlmError::Cancelled) => return Next::Stop,
+            Err(LlmError::ContextWindowExceeded { .. }) if self.inner.condenser.is_some() => {
+                self.emit(Source::Environment, EventBody::CondensationRequest {});
+                return Next::Continue;
+            }
+            Err(e) => {
+                self.emit(
+                    Source::Environment,
+                    EventBody::ConversationErrorEvent {
+                        code: e.code().into(),
+                        detail: e.to_string(),
+                        classification: Some(e.classification()),
+                    },
+                );
+                self.set_status(ExecutionStatus::Error);
+                return Next::Stop;
+            }
+        };
+        self.record_stats(self.inner.llm.usage_id(), self.inner.llm.metrics());
+
+        // 4. The answer.
+        let calls = response.message.tool_calls.clone().unwrap_or_default();
+        if calls.is_empty() {
+            let text = response.message.text();
+            self.emit(
+                Source::Agent,
+                EventBody::MessageEvent {
+                    llm_message: response.message.clone(),
+                    llm_response_id: Some(response.id.clone()),
+                    activated_skills: vec![],
+                    extended_content: vec![],
+                    sender: None,
+                    critic_result: None,
+                },
+            );
+            if text.trim().is_empty() {
+                self.emit(Source::Environment, EventBody::MessageEvent {
+                    llm_message: Message::user("Your last answer was empty. Call a tool to make progress, or reply with a message (or call finish) if the task is complete."),
+                    llm_response_id: None,
+                    activated_skills: vec![],
+                    extended_content: vec![],
+                    sender: None,
+                    critic_result: None,
+                });
+                return Next::Continue;
+            }
+            self.set_status(ExecutionStatus::Finished);
+            return Next::Stop;
+        }
+
+        let thought: Vec<TextContent> = {
+            let t = response.message.text();
+            if t.trim().is_empty() {
+                vec![]
+            } else {
+                vec![TextContent::new(t)]
+            }
+        };
+        let llm_assesses = self.data().state.llm_assesses_risk();
+        let mut batch: Vec<PendingAction> = Vec::new();
+        for (i, call) in calls.iter().enumerate() {
+            let first = i == 0;
+            let parsed = self.parse_call(call);
+            let (action, risk, summary, error) = match parsed {
+                Ok((action, args)) => {
+                    let risk = if llm_assesses {
+                        args.get("security_risk")
+                            .and_then(|r| serde_json::from_value::<SecurityRisk>(r.clone()).ok())
+                            .unwrap_or_default()
+                    } else {
+                        SecurityRisk::Unknown
+                    };
+                    let summary = args
+                        .get("summary")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    (Some(action), risk, summary, None)
+                }
+                Err(msg) => (None, SecurityRisk::Unknown, None, Some(msg)),
+            };
+            let summary = summary.unwrap_or_else(|| format!("{}: {}", call.name, call.arguments));
+            let event = self.emit(
+                Source::Agent,
+                EventBody::ActionEvent {
+                    thought: if first { thought.clone() } else { vec![] },
+                    reasoning_content: if first {
+                        response.message.reasoning_content.clone()
+                    } else {
+                        None
+                    },
+                    thinking_blocks: if first {
+                        response.message.thinking_blocks.clone()
+                    } else {
+                        vec![]
+                    },
+                    responses_reasoning_item: None,
+                    action: action.clone(),
+                    tool_name: call.name.clone(),
+                    tool_call_id: call.id.clone(),
+                    tool_call: call.clone(),
+                    llm_response_id: response.id.clone(),
+                    security_risk: risk,
+                    critic_result: None,
+                    summary: Some(summary),
+                },
+            );
+            match (action, error) {
+                (Some(action), _) => batch.push(PendingAction {
+                    action_id: event.id,
+                    tool_name: call.name.clone(),
+                    tool_call_id: call.id.clone(),
+                    action,
+                    security_risk: risk,
+                }),
+                (None, Some(msg)) => {
+                    self.emit(
+                        Source::Agent,
+                        EventBody::AgentErrorEvent {
+                            tool_name: call.name.clone(),
+                            tool_call_id: call.id.clone(),
+                            error: msg,
+                            classification: Some(ErrorClassification::new(
+                                FailureKind::AgentAction,
+                                false,
+                                FailureAction::None,
+                            )),
+                        },
+                    );
+                }
+                (None, None) => {}
+            }
+        }
+        if batch.is_empty() {
+            return Next::Continue;
+        }
+        let policy = self.data().state.confirmation_policy;
+        let only_builtins = batch.len() == 1
+            && matches!(
+                batch[0].action,
+                Action::FinishAction(_) | Action::ThinkAction(_)
+            );
+        if !only_builtins && batch.iter().any(|p| policy.should_confirm(p.security_risk)) {
+            self.set_status(ExecutionStatus::WaitingForConfirmation);
+            return Next::Stop;
+        }
+        self.execute(batch).await
+    }
+
+    /// Validates one tool call: known tool, JSON object arguments, the tool's parameters.
+    fn parse_call(
+        &self,
+        call: &MessageToolCall,
+    ) -> Result<(Action, serde_json::Map<String, Value>), String> {
+        let Some(tool) = self.inner.tools.get(&call.name) else {
+            return Err(format!(
+                "Tool '{}' not found. Available: {:?}",
+                call.name,
+                self.inner.tools.names()
+            ));
+        };
+        let raw: Value = if call.arguments.trim().is_empty() {
+            json!({})
+        } else {
+            serde_json::from_str(&call.arguments).map_err(|e| {
+                format!(
+                    "Error validating tool '{}': the arguments are not valid JSON ({e}): {}",
+                    call.name, call.arguments
+                )
+            })?
+        };
+        let args = raw.as_object().cloned().unwrap_or_default();
+        let validated = validate_args(tool.as_ref(), &raw)?;
+        let action = tool.parse(validated)?;
+        Ok((action, args))
+    }
+
+    /// Runs actions in order, each result recorded as soon as it is there.
+    async fn execute(&self, actions: Vec<PendingAction>) -> Next {
+        let mut finished = false;
+        for p in actions {
+            let Some(tool) = self.inner.tools.get(&p.tool_name).cloned() else {
+                self.emit(
+                    Source::Agent,
+                    EventBody::AgentErrorEvent {
+                        tool_name: p.tool_name.clone(),
+                        tool_call_id: p.tool_call_id.clone(),
+                        error: format!(
+                            "Tool '{}' not found. Available: {:?}",
+                            p.tool_name,
+                            self.inner.tools.names()
+                        ),
+                        classification: None,
+                    },
+                );
+                continue;
+            };
+            let observation = tool.execute(&p.action, &self.inner.tool_ctx).await;
+            self.emit(
+                Source::Environment,
+                EventBody::ObservationEvent {
+                    tool_name: p.tool_name.clone(),
+                    tool_call_id: p.tool_call_id.clone(),
+                    observation,
+                    action_id: p.action_id.clone(),
+                    extended_content: vec![],
+                },
+            );
+            if matches!(p.action, Action::FinishAction(_)) {
+                finished = true;
+            }
+        }
+        if finished {
+            self.set_status(ExecutionStatus::Finished);
+            return Next::Stop;
+        }
+        Next::Continue
+    }
+
+    fn record_stats(&self, usage_id: &str, metrics: berth_protocol::Metrics) {
+        let compact = {
+            let mut data = self.data();
+            data.state
+                .stats
+                .usage_to_metrics
+                .insert(usage_id.to_string(), metrics);
+            data.state.stats.compact()
+        };
+        self.emit(
+            Source::Environment,
+            EventBody::ConversationStateUpdateEvent {
+                key: "stats".into(),
+                value: json!(compact),
+            },
+        );
+    }
+}

@@ -80,6 +80,7 @@ impl LlmError {
             LlmError::RateLimited { .. }
             | LlmError::Connection { .. }
             | LlmError::Timeout(_)
+            | LlmError::BadResponse(_)
             | LlmError::EmptyResponse => true,
             LlmError::Http { status, .. } => matches!(status, 500 | 502 | 503 | 504 | 529),
             _ => false,

@@ -749,3 +749,47 @@ async fn a_crash_mid_run_is_recovered_on_load() {
     assert_eq!(after_reload.events(), conv.events());
     assert_eq!(after_reload.final_response(), "after restart");
 }
+
+#[tokio::test]
+async fn built_in_skills_load_and_trigger() {
+    let dir = berth_agent::skills::builtin_skills_dir()
+        .unwrap_or_else(|| panic!("no built-in skills dir"));
+    let skills = berth_agent::skills::load_dir(&dir);
+    let names: Vec<&str> = skills.iter().map(|s| s.name.as_str()).collect();
+    for expected in ["git", "github-pr", "python-tests", "node-tests", "docker"] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert!(
+        skills
+            .iter()
+            .all(|s| s.trigger.is_some() && !s.content.is_empty())
+    );
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let llm = ScriptedLlm::start(vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut opts = options();
+    opts.builtin_skills = true;
+    let conv = Conversation::create(
+        new_conversation(
+            agent(&llm, Format::OpenAi, false),
+            tmp.path(),
+            &tmp.path().join("c"),
+        ),
+        opts,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = conv.send_message(Message::user(
+        "Run the pytest suite and open a pull request",
+    ));
+    let EventBody::MessageEvent {
+        activated_skills, ..
+    } = &e.body
+    else {
+        panic!()
+    };
+    assert_eq!(activated_skills, &["github-pr", "python-tests"]);
+}

@@ -63,6 +63,8 @@ pub struct Session {
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     buffer: Arc<Mutex<Buffer>>,
+    /// Signalled by the reader thread whenever output arrives or the PTY closes.
+    output: Arc<tokio::sync::Notify>,
     /// Offset in the buffer up to which output was already returned.
     consumed: usize,
     pub running: bool,
@@ -110,7 +112,9 @@ impl Session {
             .take_writer()
             .map_err(|e| SessionError::Spawn(e.to_string()))?;
         let buffer = Arc::new(Mutex::new(Buffer::default()));
+        let output = Arc::new(tokio::sync::Notify::new());
         let sink = buffer.clone();
+        let wake = output.clone();
         std::thread::Builder::new()
             .name("terminal-reader".into())
             .spawn(move || {
@@ -119,12 +123,16 @@ impl Session {
                     match reader.read(&mut chunk) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            let mut b = sink.lock().unwrap_or_else(|e| e.into_inner());
-                            b.bytes.extend_from_slice(&chunk[..n]);
+                            sink.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .bytes
+                                .extend_from_slice(&chunk[..n]);
+                            wake.notify_one();
                         }
                     }
                 }
                 sink.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+                wake.notify_one();
             })
             .map_err(|e| SessionError::Spawn(e.to_string()))?;
         let mut session = Self {
@@ -132,6 +140,7 @@ impl Session {
             writer,
             child,
             buffer,
+            output,
             consumed: 0,
             running: false,
             last_info: PromptInfo::default(),
@@ -244,7 +253,8 @@ impl Session {
                 self.consumed = text.len();
                 return WaitOutcome::TimedOut(clean(&out));
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Woken by new output; the timeout bounds how late a soft or hard timeout is noticed.
+            let _ = tokio::time::timeout(Duration::from_millis(50), self.output.notified()).await;
         }
     }
 

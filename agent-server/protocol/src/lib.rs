@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod content;
+pub mod conversation;
 pub mod event;
 pub mod state;
 pub mod tool_io;
@@ -15,6 +16,7 @@ pub mod tool_io;
 pub use agent::{
     AgentContext, AgentSpec, CondenserSpec, LlmConfig, SkillSpec, SkillTrigger, ToolSpec,
 };
+pub use conversation::{ConversationInfo, Workspace};
 pub use content::{
     Content, ImageContent, Message, MessageToolCall, Role, TextContent, content_text,
 };

@@ -135,7 +135,7 @@ impl Conversation {
         let state = ConversationState {
             id: id.to_string(),
             agent: req.agent.redacted(),
-            workspace: WorkspaceSpec::local(&req.workspace),
+            workspace: WorkspaceSpec::local(req.workspace.display().to_string()),
             persistence_dir: dir.as_ref().map(|d| d.display().to_string()),
             max_iterations: req.max_iterations,
             stuck_detection: req.stuck_detection,

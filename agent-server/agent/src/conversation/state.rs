@@ -2,31 +2,12 @@
 //! `full_state` update carries.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use berth_protocol::{AgentSpec, ConfirmationPolicy, ConversationStats, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkspaceSpec {
-    pub working_dir: String,
-    #[serde(default = "local_workspace")]
-    pub kind: String,
-}
-
-fn local_workspace() -> String {
-    "LocalWorkspace".into()
-}
-
-impl WorkspaceSpec {
-    pub fn local(dir: impl Into<PathBuf>) -> Self {
-        Self {
-            working_dir: dir.into().display().to_string(),
-            kind: local_workspace(),
-        }
-    }
-}
+pub use berth_protocol::Workspace as WorkspaceSpec;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationState {

@@ -8,7 +8,7 @@ use berth_protocol::{Content, Message, MessageToolCall, Role, TokenUsage};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::{Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, send};
+use super::{KeyHeader, Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, post, read_json};
 
 const API_VERSION: &str = "2023-06-01";
 const DEFAULT_MAX_TOKENS: u64 = 8192;
@@ -21,33 +21,18 @@ pub(super) async fn complete(
     on_delta: Option<&(dyn Fn(StreamDelta) + Send + Sync)>,
 ) -> Result<LlmResponse, LlmError> {
     let body = request_body(llm, messages, tools, prompt_tools);
-    let url = llm.url("/v1/messages");
-    let mut req = llm
-        .http
-        .post(&url)
-        .header("anthropic-version", API_VERSION)
-        .json(&body);
-    if let Some(key) = llm.config.api_key.as_deref().filter(|k| !k.is_empty()) {
-        req = req.header("x-api-key", key);
-    }
-    for (k, v) in llm.extra_headers() {
-        req = req.header(k, v);
-    }
-    let response = send(llm, req, &url).await?;
+    let response = post(
+        llm,
+        "/v1/messages",
+        &body,
+        KeyHeader::Named("x-api-key"),
+        &[("anthropic-version", API_VERSION)],
+    )
+    .await?;
     if llm.config.stream {
         read_stream(response, on_delta).await
     } else {
-        let text = response
-            .text()
-            .await
-            .map_err(|e| LlmError::BadResponse(e.to_string()))?;
-        let value: Value = serde_json::from_str(&text).map_err(|e| {
-            LlmError::BadResponse(format!(
-                "{e}: {}",
-                text.chars().take(300).collect::<String>()
-            ))
-        })?;
-        parse_message(&value)
+        parse_message(&read_json(response).await?)
     }
 }
 

@@ -397,6 +397,47 @@ impl Llm {
     }
 }
 
+/// How a provider wants the API key.
+enum KeyHeader {
+    Bearer,
+    Named(&'static str),
+}
+
+/// POSTs a JSON body to `path` under the base URL, with the key, the provider's fixed headers
+/// and the user's extra headers.
+async fn post(
+    llm: &Llm,
+    path: &str,
+    body: &Value,
+    key: KeyHeader,
+    fixed: &[(&str, &str)],
+) -> Result<reqwest::Response, LlmError> {
+    let url = llm.url(path);
+    let mut req = llm.http.post(&url).json(body);
+    for (k, v) in fixed {
+        req = req.header(*k, *v);
+    }
+    if let Some(k) = llm.config.api_key.as_deref().filter(|k| !k.is_empty()) {
+        req = match key {
+            KeyHeader::Bearer => req.bearer_auth(k),
+            KeyHeader::Named(name) => req.header(name, k),
+        };
+    }
+    for (k, v) in llm.extra_headers() {
+        req = req.header(k, v);
+    }
+    send(llm, req, &url).await
+}
+
+/// Reads a whole non-streamed answer as JSON.
+async fn read_json(response: reqwest::Response) -> Result<Value, LlmError> {
+    let text = response.text().await.map_err(|e| LlmError::BadResponse(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        let head: String = text.chars().take(300).collect();
+        LlmError::BadResponse(format!("{e}: {head}"))
+    })
+}
+
 /// Sends a JSON request and maps transport and HTTP failures to [`LlmError`].
 async fn send(
     llm: &Llm,

@@ -6,7 +6,7 @@ use berth_protocol::{Content, Message, MessageToolCall, Role, TokenUsage};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::{Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, send};
+use super::{KeyHeader, Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, post, read_json};
 
 pub(super) async fn complete(
     llm: &Llm,
@@ -16,25 +16,11 @@ pub(super) async fn complete(
     on_delta: Option<&(dyn Fn(StreamDelta) + Send + Sync)>,
 ) -> Result<LlmResponse, LlmError> {
     let body = request_body(llm, messages, tools, prompt_tools);
-    let url = llm.url("/chat/completions");
-    let mut req = llm.http.post(&url).json(&body);
-    if let Some(key) = llm.config.api_key.as_deref().filter(|k| !k.is_empty()) {
-        req = req.bearer_auth(key);
-    }
-    for (k, v) in llm.extra_headers() {
-        req = req.header(k, v);
-    }
-    let response = send(llm, req, &url).await?;
+    let response = post(llm, "/chat/completions", &body, KeyHeader::Bearer, &[]).await?;
     if llm.config.stream {
         read_stream(response, on_delta).await
     } else {
-        let text = response
-            .text()
-            .await
-            .map_err(|e| LlmError::BadResponse(e.to_string()))?;
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| LlmError::BadResponse(format!("{e}: {}", truncate(&text))))?;
-        parse_completion(&value)
+        parse_completion(&read_json(response).await?)
     }
 }
 

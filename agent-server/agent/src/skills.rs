@@ -316,3 +316,81 @@ mod tests {
         assert!(err.contains("/s/bad.md"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap_or(path)).unwrap_or_default();
+        std::fs::write(path, text).unwrap_or_default();
+    }
+
+    #[test]
+    fn repository_and_user_locations_with_priorities() {
+        let repo = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let r = repo.path();
+        write(
+            &r.join(".agents/skills/deploy/SKILL.md"),
+            "---\ndescription: ship it\ntriggers: [deploy]\n---\nUse make deploy.",
+        );
+        write(
+            &r.join(".openhands/skills/deploy.md"),
+            "---\ntriggers: [deploy]\n---\nShadowed by .agents.",
+        );
+        write(
+            &r.join(".openhands/skills/testing.md"),
+            "---\ntriggers: [tests]\n---\nRun make test.",
+        );
+        write(
+            &r.join(".openhands/microagents/legacy.md"),
+            "Always-on legacy instructions.",
+        );
+        write(&r.join(".openhands/skills/README.md"), "not a skill");
+        write(&r.join("CLAUDE.md"), "Claude notes.");
+        write(&r.join(".cursorrules"), "Cursor rules.");
+        write(
+            &home.path().join(".openhands/skills/testing.md"),
+            "---\ntriggers: [tests]\n---\nUser version.",
+        );
+        write(
+            &home.path().join(".agents/skills/personal.md"),
+            "---\ntriggers: [mine]\n---\nMy habits.",
+        );
+        let skills = merge(vec![load_repo_skills(r), load_user_skills(home.path())]);
+        let by_name = |n: &str| skills.iter().find(|s| s.name == n).cloned();
+        assert_eq!(
+            by_name("deploy").map(|s| s.content),
+            Some("Use make deploy.".into())
+        );
+        assert_eq!(
+            by_name("deploy").and_then(|s| s.description),
+            Some("ship it".into())
+        );
+        assert_eq!(
+            by_name("testing").map(|s| s.content),
+            Some("Run make test.".into()),
+            "the repository wins over the user"
+        );
+        assert!(by_name("legacy").is_some_and(|s| s.trigger.is_none()));
+        assert_eq!(
+            by_name("claude").map(|s| s.content),
+            Some("Claude notes.".into())
+        );
+        assert_eq!(
+            by_name("cursorrules").map(|s| s.content),
+            Some("Cursor rules.".into())
+        );
+        assert!(by_name("personal").is_some());
+        assert!(by_name("README").is_none());
+        let context = render_repo_context(&skills).unwrap_or_default();
+        assert!(
+            context.contains("Always-on legacy instructions.") && context.contains("Claude notes.")
+        );
+        assert!(
+            !context.contains("Use make deploy."),
+            "keyword skills are not always on"
+        );
+    }
+}

@@ -511,6 +511,11 @@ async fn bad_tool_calls_become_errors_the_agent_recovers_from() {
         vec![
             Step::tool("no_such_tool", json!({})),
             Step::tool("terminal", json!({"cmd": "ls"})),
+            Step::Reply {
+                text: None,
+                tool_calls: vec![("terminal".into(), json!("{not json"))],
+                delay: Duration::ZERO,
+            },
             Step::tools(vec![
                 ("terminal", json!({"command": "echo fine"})),
                 ("finish", json!({"message": "recovered"})),
@@ -530,7 +535,12 @@ async fn bad_tool_calls_become_errors_the_agent_recovers_from() {
             _ => None,
         })
         .collect();
-    assert_eq!(errors.len(), 2);
+    assert_eq!(errors.len(), 3);
+    assert!(
+        errors[2].contains("arguments must be a JSON object"),
+        "{}",
+        errors[2]
+    );
     assert!(
         errors[0].starts_with("Tool 'no_such_tool' not found. Available: ["),
         "{}",
@@ -541,19 +551,30 @@ async fn bad_tool_calls_become_errors_the_agent_recovers_from() {
         "{}",
         errors[1]
     );
-    // Both calls of the last response ran, in order, grouped under one response id.
-    let req = &fx.llm.requests()[2].body;
+    // Each error reached the LLM as the result of its call.
+    let req = &fx.llm.requests()[3].body;
     let tool_results: Vec<&serde_json::Value> = req["messages"]
         .as_array()
         .map(|m| m.iter().filter(|m| m["role"] == "tool").collect())
         .unwrap_or_default();
-    assert_eq!(tool_results.len(), 2);
-    assert!(
-        tool_results[0]["content"][0]["text"]
+    assert_eq!(tool_results.len(), 3);
+    assert!(tool_results.iter().all(|r| {
+        r["content"][0]["text"]
             .as_str()
             .unwrap_or_default()
             .starts_with("[An error occurred during execution.]")
-    );
+    }));
+    // Both calls of the last response ran, in order.
+    let ran: Vec<String> = fx
+        .conv
+        .events()
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::ObservationEvent { tool_name, .. } => Some(tool_name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ran, ["terminal", "finish"]);
     assert_eq!(fx.conv.final_response(), "recovered");
 }
 

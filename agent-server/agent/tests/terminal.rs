@@ -271,3 +271,14 @@ async fn secrets_reach_commands_that_name_them_and_are_masked() {
         .await;
     assert_eq!(text(&o), "<secret-hidden>");
 }
+
+#[tokio::test]
+async fn a_shell_that_exited_is_replaced_at_the_next_command() {
+    let f = fixture(Duration::from_secs(5));
+    let o = f.cmd("exit 3").await;
+    assert!(o.metadata.suffix.contains("shell exited"), "{o:?}");
+    let o = f.cmd("echo back").await;
+    assert_eq!(text(&o), "back");
+    assert_eq!(o.exit_code, Some(0));
+    assert!(o.metadata.prefix.contains("new terminal session"));
+}

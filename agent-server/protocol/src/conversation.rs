@@ -22,7 +22,10 @@ fn local_workspace() -> String {
 
 impl Workspace {
     pub fn local(dir: impl Into<String>) -> Self {
-        Self { working_dir: dir.into(), kind: local_workspace() }
+        Self {
+            working_dir: dir.into(),
+            kind: local_workspace(),
+        }
     }
 }
 

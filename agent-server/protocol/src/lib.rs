@@ -16,10 +16,10 @@ pub mod tool_io;
 pub use agent::{
     AgentContext, AgentSpec, CondenserSpec, LlmConfig, SkillSpec, SkillTrigger, ToolSpec,
 };
-pub use conversation::{ConversationInfo, Workspace};
 pub use content::{
     Content, ImageContent, Message, MessageToolCall, Role, TextContent, content_text,
 };
+pub use conversation::{ConversationInfo, Workspace};
 pub use event::{
     ErrorClassification, Event, EventBody, FailureAction, FailureKind, RejectionSource,
     SecurityRisk, Source, ToolAnnotations, ToolDefinition,

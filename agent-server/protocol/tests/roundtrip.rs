@@ -151,6 +151,9 @@ fn conversation_info_roundtrips_with_its_nulls() {
         serde_json::from_value(original.clone()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(info.execution_status, ExecutionStatus::Idle);
     assert_eq!(info.workspace.kind, "LocalWorkspace");
-    assert_eq!(info.tool_module_qualnames["terminal"], "openhands.tools.terminal.definition");
+    assert_eq!(
+        info.tool_module_qualnames["terminal"],
+        "openhands.tools.terminal.definition"
+    );
     assert_eq!(serde_json::to_value(&info).unwrap_or_default(), original);
 }

@@ -134,3 +134,53 @@ fn pair_steps(events: &[Event]) -> Vec<Step> {
     }
     steps
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_protocol::{Message, Role};
+
+    fn agent_message(text: &str) -> Event {
+        Event::new(
+            Source::Agent,
+            None,
+            EventBody::MessageEvent {
+                llm_message: Message::new(
+                    Role::Assistant,
+                    vec![berth_protocol::Content::text(text)],
+                ),
+                llm_response_id: Some("r".into()),
+                activated_skills: vec![],
+                extended_content: vec![],
+                sender: None,
+                critic_result: None,
+            },
+        )
+    }
+
+    fn user_message() -> Event {
+        Event::new(
+            Source::User,
+            None,
+            EventBody::MessageEvent {
+                llm_message: Message::user("hi"),
+                llm_response_id: None,
+                activated_skills: vec![],
+                extended_content: vec![],
+                sender: None,
+                critic_result: None,
+            },
+        )
+    }
+
+    #[test]
+    fn monologue_needs_three_agent_messages_since_the_user_spoke() {
+        let t = Thresholds::default();
+        let mut events = vec![user_message(), agent_message("a"), agent_message("b")];
+        assert_eq!(check(&events, &t, false), Verdict::NotStuck);
+        events.push(agent_message("c"));
+        assert!(matches!(check(&events, &t, false), Verdict::Stuck(_)));
+        events.push(user_message());
+        assert_eq!(check(&events, &t, false), Verdict::NotStuck);
+    }
+}

@@ -8,7 +8,9 @@ use berth_protocol::{Content, Message, MessageToolCall, Role, TokenUsage};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::{KeyHeader, Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, post, read_json};
+use super::{
+    KeyHeader, Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, post, read_json,
+};
 
 const API_VERSION: &str = "2023-06-01";
 const DEFAULT_MAX_TOKENS: u64 = 8192;

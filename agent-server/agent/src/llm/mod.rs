@@ -431,7 +431,10 @@ async fn post(
 
 /// Reads a whole non-streamed answer as JSON.
 async fn read_json(response: reqwest::Response) -> Result<Value, LlmError> {
-    let text = response.text().await.map_err(|e| LlmError::BadResponse(e.to_string()))?;
+    let text = response
+        .text()
+        .await
+        .map_err(|e| LlmError::BadResponse(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| {
         let head: String = text.chars().take(300).collect();
         LlmError::BadResponse(format!("{e}: {head}"))

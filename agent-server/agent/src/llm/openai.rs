@@ -6,7 +6,9 @@ use berth_protocol::{Content, Message, MessageToolCall, Role, TokenUsage};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::{KeyHeader, Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, post, read_json};
+use super::{
+    KeyHeader, Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, post, read_json,
+};
 
 pub(super) async fn complete(
     llm: &Llm,

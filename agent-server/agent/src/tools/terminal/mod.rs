@@ -78,6 +78,13 @@ impl TerminalTool {
             }
             prefix = "[Terminal session was reset.]\n".into();
         }
+        if guard.as_ref().is_some_and(|s| s.is_closed()) {
+            // The shell exited: start a new one, and say so.
+            *guard = None;
+            prefix.push_str(
+                "[The previous shell had exited; this command runs in a new terminal session.]\n",
+            );
+        }
         if guard.is_none() {
             match start_session(&ctx.workspace) {
                 Ok(s) => *guard = Some(s),

@@ -258,6 +258,11 @@ impl Session {
         }
     }
 
+    /// Whether the shell has exited (the agent ran `exit`, or it was killed).
+    pub fn is_closed(&self) -> bool {
+        self.buffer.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -15,4 +15,4 @@ pub mod secrets;
 pub mod skills;
 pub mod tools;
 
-pub use conversation::{Conversation, ConversationError, EngineOptions, NewConversation};
+pub use conversation::{Conversation, ConversationError, EngineOptions, NewConversation, Sealer};

@@ -46,6 +46,14 @@ impl SecretRegistry {
             .collect()
     }
 
+    /// Name → value, for sealing.
+    pub fn values(&self) -> BTreeMap<String, String> {
+        let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.inner
             .read()

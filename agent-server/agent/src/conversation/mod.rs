@@ -44,9 +44,25 @@ pub enum ConversationError {
     Llm(#[from] LlmError),
 }
 
+/// Seals secrets for storage at rest (the embedder picks the key and the cipher).
+pub trait Sealer: Send + Sync {
+    fn seal(&self, plaintext: &[u8]) -> String;
+    /// `None` when the blob was sealed with another key or is corrupt.
+    fn open(&self, sealed: &str) -> Option<Vec<u8>>;
+}
+
+/// What is sealed: the LLM keys and the secret registry's values.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SealedSecrets {
+    llm_api_key: Option<String>,
+    condenser_api_key: Option<String>,
+    secrets: BTreeMap<String, String>,
+}
+
 /// Engine settings that are not part of the wire request.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct EngineOptions {
+    pub sealer: Option<Arc<dyn Sealer>>,
     pub tools: ToolOptions,
     pub stuck: Thresholds,
     /// Home directory whose `.agents/skills`, `.openhands/skills`… are loaded as user skills.
@@ -155,6 +171,8 @@ impl Conversation {
             created_at: now.clone(),
             updated_at: now,
             error_nudge_given: false,
+            sealed_secrets: None,
+            server_meta: Default::default(),
         };
         std::fs::create_dir_all(&req.workspace).map_err(|e| {
             ConversationError::Invalid(format!(
@@ -163,10 +181,30 @@ impl Conversation {
             ))
         })?;
         let store = dir.map(Store::new);
-        if let Some(s) = &store {
-            s.save_state(&state)?;
+        let conv = Self::build(state, Vec::new(), store, req.agent, secrets, options)?;
+        conv.reseal();
+        if let Some(s) = &conv.inner.store {
+            s.save_state(&conv.state())?;
         }
-        Self::build(state, Vec::new(), store, req.agent, secrets, options)
+        Ok(conv)
+    }
+
+    /// Refreshes the sealed copy of the secrets (when a sealer is configured).
+    fn reseal(&self) {
+        let Some(sealer) = &self.inner.options.sealer else {
+            return;
+        };
+        let sealed = SealedSecrets {
+            llm_api_key: self.inner.llm.config().api_key.clone(),
+            condenser_api_key: self
+                .inner
+                .condenser
+                .as_ref()
+                .and_then(|c| c.llm.config().api_key.clone()),
+            secrets: self.inner.tool_ctx.secrets.values(),
+        };
+        let json = serde_json::to_vec(&sealed).unwrap_or_default();
+        self.data().state.sealed_secrets = Some(sealer.seal(&json));
     }
 
     /// Loads a persisted conversation. The agent on disk has no secrets: `agent_secrets` gives
@@ -182,14 +220,40 @@ impl Conversation {
         let mut state = store.load_state()?;
         let events = store.load_events()?;
         let mut agent = state.agent.clone();
+        let sealed: SealedSecrets = match (&options.sealer, &state.sealed_secrets) {
+            (Some(sealer), Some(blob)) => {
+                match sealer
+                    .open(blob)
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                {
+                    Some(s) => s,
+                    None => {
+                        tracing::warn!(dir = %dir.display(), "the stored secrets could not be unsealed (another key?); they must be given again");
+                        SealedSecrets::default()
+                    }
+                }
+            }
+            _ => SealedSecrets::default(),
+        };
+        let known = secrets.values();
+        for (name, value) in &sealed.secrets {
+            if !known.contains_key(name) {
+                let description = state.secret_descriptions.get(name).cloned().flatten();
+                secrets.set(name.clone(), value.clone(), description);
+            }
+        }
         if agent.llm.api_key.is_none() {
-            agent.llm.api_key = llm_api_key.clone();
+            agent.llm.api_key = llm_api_key.clone().or(sealed.llm_api_key.clone());
         }
         if let Some(berth_protocol::CondenserSpec::LLMSummarizingCondenser { llm, .. }) =
             &mut agent.condenser
             && llm.api_key.is_none()
         {
-            llm.api_key = llm_api_key;
+            llm.api_key = sealed
+                .condenser_api_key
+                .clone()
+                .or(llm_api_key)
+                .or(sealed.llm_api_key);
         }
         let crashed = state.execution_status == ExecutionStatus::Running;
         if crashed {
@@ -593,7 +657,54 @@ impl Conversation {
             .state
             .secret_descriptions
             .insert(name.to_string(), description);
+        self.reseal();
         self.save_state();
+    }
+
+    pub fn set_title(&self, title: Option<String>) {
+        self.data().state.title = title;
+        self.save_state();
+    }
+
+    pub fn set_tags(&self, tags: BTreeMap<String, String>) {
+        self.data().state.tags = tags;
+        self.save_state();
+    }
+
+    pub fn server_meta(&self, key: &str) -> Option<Value> {
+        self.data().state.server_meta.get(key).cloned()
+    }
+
+    pub fn set_server_meta(&self, key: &str, value: Value) {
+        self.data().state.server_meta.insert(key.to_string(), value);
+        self.save_state();
+    }
+
+    pub fn has_condenser(&self) -> bool {
+        self.inner.condenser.is_some()
+    }
+
+    /// A side question about the conversation: one LLM call over the history plus the question,
+    /// without tools; nothing is recorded.
+    pub async fn ask(&self, question: &str) -> Result<String, ConversationError> {
+        let view = view::visible_events(&self.events());
+        let mut messages = view::to_messages(&view, self.inner.llm.config().max_message_chars);
+        // A question must follow a complete exchange, not tool calls still waiting for results.
+        while messages
+            .last()
+            .is_some_and(|m| m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()))
+        {
+            messages.pop();
+        }
+        messages.push(Message::user(format!(
+            "Answer this question about the conversation so far, without using tools:\n{question}"
+        )));
+        let response = self
+            .inner
+            .llm
+            .complete(&messages, &[], &CancellationToken::new(), None)
+            .await?;
+        Ok(self.inner.tool_ctx.secrets.mask(&response.message.text()))
     }
 
     /// Asks the conversation's condenser to run at the next step.

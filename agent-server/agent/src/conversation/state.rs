@@ -41,6 +41,13 @@ pub struct ConversationState {
     /// Whether the one-time "you keep hitting the same error" nudge was given in this turn.
     #[serde(default)]
     pub error_nudge_given: bool,
+    /// Secrets (LLM keys, secret values) sealed by the embedder's [`crate::Sealer`]; never
+    /// plaintext. Without a sealer, secrets are not persisted and must be given again on load.
+    #[serde(default)]
+    pub sealed_secrets: Option<String>,
+    /// Fields the embedding server keeps with the conversation (e.g. `tool_module_qualnames`).
+    #[serde(default)]
+    pub server_meta: serde_json::Map<String, Value>,
 }
 
 impl ConversationState {

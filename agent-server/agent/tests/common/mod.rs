@@ -46,6 +46,7 @@ pub fn agent(llm: &ScriptedLlm, format: Format, stream: bool) -> AgentSpec {
 
 pub fn options() -> EngineOptions {
     EngineOptions {
+        sealer: None,
         tools: ToolOptions {
             terminal: TerminalOptions {
                 no_output_timeout: Duration::from_secs(5),

@@ -584,6 +584,17 @@ impl Conversation {
         self.publish_full_state();
     }
 
+    /// Undoes a pause while the run loop is still finishing its step, so that loop carries on
+    /// instead of stopping (and announcing a stop the client would take for the end of the
+    /// run). Returns whether the conversation was paused.
+    pub fn resume_if_paused(&self) -> bool {
+        if self.status() != ExecutionStatus::Paused {
+            return false;
+        }
+        self.set_status(ExecutionStatus::Running);
+        true
+    }
+
     /// Cancels the LLM call in flight and pauses.
     pub fn interrupt(&self) {
         self.inner

@@ -1,0 +1,298 @@
+//! `/api/bash`: commands run outside the agent's terminal (for the client's `execute_command`).
+//! Each command runs in its own process group under `bash -c`; its output is recorded as
+//! `BashOutput` events with increasing `order`, at most 1 MiB each, flushed every 100 ms; the
+//! last one carries the exit code (-1 after a timeout). Events are also written to
+//! `bash_events_dir`, one file each, named as OpenHands names them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::sync::Notify;
+
+pub const CHUNK_CHARS: usize = 1024 * 1024;
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExecuteBashRequest {
+    pub command: String,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout: f64,
+}
+
+fn default_timeout() -> f64 {
+    300.0
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BashCommand {
+    pub command: String,
+    pub cwd: Option<String>,
+    pub timeout: f64,
+    pub id: String,
+    pub timestamp: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BashOutput {
+    pub id: String,
+    pub timestamp: String,
+    pub command_id: String,
+    pub order: u64,
+    pub exit_code: Option<i64>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub kind: String,
+}
+
+#[derive(Default)]
+struct Store {
+    /// Every event as JSON, in the order recorded.
+    events: Vec<Value>,
+    /// Process group of each running command.
+    running: HashMap<String, i32>,
+}
+
+#[derive(Clone)]
+pub struct BashService {
+    dir: PathBuf,
+    store: Arc<Mutex<Store>>,
+    /// Signalled when a command finishes.
+    finished: Arc<Notify>,
+}
+
+fn utc_now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}
+
+impl BashService {
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            store: Default::default(),
+            finished: Arc::new(Notify::new()),
+        }
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record<T: Serialize>(&self, kind: &str, command_id: &str, id: &str, event: &T) {
+        let value = serde_json::to_value(event).unwrap_or(Value::Null);
+        let name = format!(
+            "{}_{kind}_{command_id}_{id}",
+            chrono::Utc::now().format("%Y%m%d%H%M%S%6f")
+        );
+        if std::fs::create_dir_all(&self.dir).is_ok()
+            && let Err(e) = std::fs::write(self.dir.join(name), value.to_string())
+        {
+            tracing::warn!(error = %e, "could not write a bash event file");
+        }
+        self.store().events.push(value);
+    }
+
+    /// Starts a command in the background and returns its `BashCommand` event.
+    pub fn start(&self, req: ExecuteBashRequest) -> Result<BashCommand, String> {
+        if req.command.trim().is_empty() {
+            return Err("the command is empty".into());
+        }
+        if let Some(cwd) = &req.cwd
+            && !std::path::Path::new(cwd).is_dir()
+        {
+            return Err(format!("the working directory {cwd} does not exist"));
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let cmd = BashCommand {
+            command: req.command.clone(),
+            cwd: req.cwd.clone(),
+            timeout: req.timeout,
+            id: id.clone(),
+            timestamp: utc_now(),
+            kind: "BashCommand".into(),
+        };
+        let mut child = tokio::process::Command::new("bash");
+        child
+            .arg("-c")
+            .arg(&req.command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(cwd) = &req.cwd {
+            child.current_dir(cwd);
+        }
+        let mut child = child
+            .spawn()
+            .map_err(|e| format!("cannot start bash: {e}"))?;
+        self.record("BashCommand", &id, &id, &cmd);
+        if let Some(pid) = child.id() {
+            self.store().running.insert(id.clone(), pid as i32);
+        }
+        let service = self.clone();
+        let timeout = Duration::from_secs_f64(req.timeout.max(0.0));
+        tokio::spawn(async move {
+            let mut stdout = child.stdout.take();
+            let mut stderr = child.stderr.take();
+            let (mut out_buf, mut err_buf) = (String::new(), String::new());
+            let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
+            let mut order = 0u64;
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            let mut a = vec![0u8; 8192];
+            let mut b = vec![0u8; 8192];
+            let mut timed_out = false;
+            while out_open || err_open {
+                tokio::select! {
+                    n = async { match stdout.as_mut() { Some(s) => s.read(&mut a).await, None => std::future::pending().await } }, if out_open => match n {
+                        Ok(0) | Err(_) => out_open = false,
+                        Ok(n) => out_buf.push_str(&String::from_utf8_lossy(&a[..n])),
+                    },
+                    n = async { match stderr.as_mut() { Some(s) => s.read(&mut b).await, None => std::future::pending().await } }, if err_open => match n {
+                        Ok(0) | Err(_) => err_open = false,
+                        Ok(n) => err_buf.push_str(&String::from_utf8_lossy(&b[..n])),
+                    },
+                    _ = tick.tick() => {
+                        if !out_buf.is_empty() || !err_buf.is_empty() {
+                            service.output(&id, &mut order, std::mem::take(&mut out_buf), std::mem::take(&mut err_buf), None);
+                        }
+                    },
+                    _ = tokio::time::sleep_until(deadline) => {
+                        timed_out = true;
+                        service.kill_group(&id).await;
+                        break;
+                    },
+                }
+                if out_buf.len() >= CHUNK_CHARS || err_buf.len() >= CHUNK_CHARS {
+                    service.output(
+                        &id,
+                        &mut order,
+                        std::mem::take(&mut out_buf),
+                        std::mem::take(&mut err_buf),
+                        None,
+                    );
+                }
+            }
+            let code = if timed_out {
+                let _ = child.wait().await;
+                err_buf.push_str(&format!(
+                    "\nCommand timed out after {} seconds",
+                    timeout.as_secs_f64()
+                ));
+                -1
+            } else {
+                match child.wait().await {
+                    Ok(status) => status.code().map(i64::from).unwrap_or(-1),
+                    Err(_) => -1,
+                }
+            };
+            service.store().running.remove(&id);
+            service.output(&id, &mut order, out_buf, err_buf, Some(code));
+            service.finished.notify_waiters();
+        });
+        Ok(cmd)
+    }
+
+    fn output(
+        &self,
+        command_id: &str,
+        order: &mut u64,
+        stdout: String,
+        stderr: String,
+        exit_code: Option<i64>,
+    ) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let event = BashOutput {
+            id: id.clone(),
+            timestamp: utc_now(),
+            command_id: command_id.to_string(),
+            order: *order,
+            exit_code,
+            stdout: Some(stdout).filter(|s| !s.is_empty()),
+            stderr: Some(stderr).filter(|s| !s.is_empty()),
+            kind: "BashOutput".into(),
+        };
+        *order += 1;
+        self.record("BashOutput", command_id, &id, &event);
+    }
+
+    /// SIGTERM to the command's process group, SIGKILL after a second.
+    async fn kill_group(&self, command_id: &str) -> bool {
+        let Some(pgid) = self.store().running.get(command_id).copied() else {
+            return false;
+        };
+        let group = nix::unistd::Pid::from_raw(pgid);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        true
+    }
+
+    pub async fn stop(&self, command_id: &str) -> bool {
+        self.kill_group(command_id).await
+    }
+
+    /// Runs a command to the end and merges its output into one `BashOutput`.
+    pub async fn execute(&self, req: ExecuteBashRequest) -> Result<BashOutput, String> {
+        let cmd = self.start(req)?;
+        loop {
+            let waiter = self.finished.notified();
+            if let Some(done) = self.merged(&cmd.id) {
+                return Ok(done);
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(200), waiter).await;
+        }
+    }
+
+    fn merged(&self, command_id: &str) -> Option<BashOutput> {
+        let store = self.store();
+        let outputs: Vec<BashOutput> = store
+            .events
+            .iter()
+            .filter(|v| v["kind"] == "BashOutput" && v["command_id"] == command_id)
+            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+            .collect();
+        let last = outputs.last()?.clone();
+        last.exit_code?;
+        let join = |f: fn(&BashOutput) -> &Option<String>| -> Option<String> {
+            let s: String = outputs.iter().filter_map(|o| f(o).clone()).collect();
+            Some(s).filter(|s| !s.is_empty())
+        };
+        Some(BashOutput {
+            stdout: join(|o| &o.stdout),
+            stderr: join(|o| &o.stderr),
+            ..last
+        })
+    }
+
+    pub fn events(&self) -> Vec<Value> {
+        self.store().events.clone()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Value> {
+        self.store().events.iter().find(|v| v["id"] == id).cloned()
+    }
+
+    pub fn clear(&self) -> usize {
+        let mut store = self.store();
+        let n = store.events.len();
+        store.events.clear();
+        if let Ok(read) = std::fs::read_dir(&self.dir) {
+            for e in read.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        n
+    }
+}

@@ -1,0 +1,126 @@
+//! `berth-agent-server`: the server that runs inside every Berth sandbox.
+//!
+//! It speaks OpenHands' agent-server 1.58.2 wire protocol (REST under `/api`, the event socket
+//! at `/sockets/events/{id}`), so OpenHands' own Python client drives it unchanged, and it runs
+//! conversations with the `berth-agent` engine. See `--help`.
+
+mod auth;
+mod bash;
+mod config;
+mod error;
+mod info;
+mod oneshot;
+mod routes;
+mod sealer;
+mod service;
+mod ws;
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+
+const ABOUT: &str = "Berth's agent-server: runs coding-agent conversations and serves them over \
+OpenHands' agent-server API (REST + WebSocket), so OpenHands' Python client can drive it.";
+
+const AFTER_HELP: &str = "\
+Environment:
+  SESSION_API_KEY            the session key every /api route and socket requires
+                             (X-Session-API-Key header; sockets also take ?session_api_key= or a
+                             first frame {\"type\":\"auth\",\"session_api_key\":…})
+  OH_SESSION_API_KEYS_0..n   several accepted keys (rotation); OH_SESSION_API_KEYS as a JSON list
+  OH_CONVERSATIONS_PATH      where conversations are stored (default workspace/conversations)
+  OH_BASH_EVENTS_DIR         where /api/bash events are stored (default workspace/bash_events)
+  OH_MAX_CONCURRENT_RUNS     conversations running at once before 429 (default 10)
+  OH_SECRET_KEY              key that seals secrets at rest (default: the first session key;
+                             with neither, secrets are kept in memory only)
+  BERTH_MAX_UPLOAD_BYTES     largest accepted file upload (default 536870912)
+  LOG_LEVEL, LOG_JSON        log filter (default info) and JSON log lines
+
+Without a session key the server binds 127.0.0.1 and accepts every request; with one it binds
+0.0.0.0 (for a container's published port) and refuses requests without the key.
+
+Open routes: /alive, /health, /ready, /server_info. Everything under /api needs the key.
+
+One-shot mode, for scripts and CI (no server):
+  berth-agent-server run --workspace DIR --model provider/model --task \"…\" [--json]
+  LLM key from LLM_API_KEY, base URL from LLM_BASE_URL; exit 0 when the agent finishes.";
+
+#[derive(Parser)]
+#[command(name = "berth-agent-server", version, about = ABOUT, after_help = AFTER_HELP)]
+struct Cli {
+    /// Address to bind (default 0.0.0.0 with a session key, else 127.0.0.1).
+    #[arg(long, global = false)]
+    host: Option<String>,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one conversation in-process, print its events, exit with its outcome.
+    Run(oneshot::RunArgs),
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(
+        std::env::var("LOG_LEVEL")
+            .unwrap_or_else(|_| "info".into())
+            .to_lowercase(),
+    )
+    .unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("LOG_JSON").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::Run(args)) = cli.command {
+        let code = oneshot::run(args).await?;
+        std::process::exit(code);
+    }
+    init_logging();
+    let config = config::ServerConfig::from_env();
+    let host = cli.host.unwrap_or_else(|| {
+        if config.session_keys.is_empty() {
+            "127.0.0.1".into()
+        } else {
+            "0.0.0.0".into()
+        }
+    });
+    if config.session_keys.is_empty() && host != "127.0.0.1" && host != "localhost" {
+        tracing::warn!(%host, "no session key is configured: anyone who can reach this address can run commands");
+    }
+    let addr: SocketAddr = format!("{host}:{}", cli.port)
+        .parse()
+        .or_else(|_| format!("[{host}]:{}", cli.port).parse())
+        .map_err(|e| anyhow::anyhow!("invalid --host/--port {host}:{}: {e}", cli.port))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(%addr, config = ?config, "berth-agent-server listening");
+    let state = service::AppState::new(config)?;
+    let app = routes::router(state.clone());
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    state.shutdown().await;
+    Ok(())
+}

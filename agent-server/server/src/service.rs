@@ -1,0 +1,531 @@
+//! The server's state: the configured conversations, loaded lazily from disk on first use, and
+//! their runs — one task per running conversation, at most `max_concurrent_runs` at once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use berth_agent::conversation::Thresholds;
+use berth_agent::secrets::SecretRegistry;
+use berth_agent::tools::ToolOptions;
+use berth_agent::tools::terminal::TerminalOptions;
+use berth_agent::{Conversation, EngineOptions, NewConversation};
+use berth_protocol::{AgentSpec, ConfirmationPolicy, Message};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::bash::BashService;
+use crate::config::ServerConfig;
+use crate::error::ApiError;
+use crate::sealer::ChaChaSealer;
+
+/// A conversation as the server holds it.
+pub struct Entry {
+    pub conv: Conversation,
+    run: Mutex<Option<JoinHandle<()>>>,
+    /// A message with `run: true` arrived while a run was ending: run again afterwards.
+    rerun: AtomicBool,
+    pub subscribers: AtomicUsize,
+}
+
+impl Entry {
+    fn new(conv: Conversation) -> Arc<Self> {
+        Arc::new(Self {
+            conv,
+            run: Mutex::new(None),
+            rerun: AtomicBool::new(false),
+            subscribers: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.run
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|h| !h.is_finished())
+    }
+}
+
+pub struct Inner {
+    pub config: ServerConfig,
+    pub bash: BashService,
+    loaded: std::sync::RwLock<HashMap<uuid::Uuid, Arc<Entry>>>,
+    load_lock: tokio::sync::Mutex<()>,
+    permits: Arc<Semaphore>,
+    engine: EngineOptions,
+    started: Instant,
+    last_activity: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// `secrets` values in a create request or `POST /secrets`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SecretInput {
+    Plain(String),
+    Source {
+        #[serde(default)]
+        kind: Option<String>,
+        #[serde(default)]
+        value: Option<String>,
+        #[serde(default)]
+        description: Option<String>,
+    },
+}
+
+impl SecretInput {
+    /// (value, description), or why it cannot be used.
+    pub fn resolve(self, name: &str) -> Result<(String, Option<String>), ApiError> {
+        match self {
+            SecretInput::Plain(v) => Ok((v, None)),
+            SecretInput::Source {
+                kind,
+                value,
+                description,
+            } => match (kind.as_deref(), value) {
+                (None | Some("StaticSecret"), Some(v)) => Ok((v, description)),
+                (Some("LookupSecret"), _) => Err(ApiError::invalid(
+                    "secrets",
+                    format!(
+                        "secret '{name}': LookupSecret is not supported by Berth; send the value as a StaticSecret"
+                    ),
+                )),
+                (_, None) => Err(ApiError::invalid(
+                    "secrets",
+                    format!("secret '{name}' has no value"),
+                )),
+                (Some(other), _) => Err(ApiError::invalid(
+                    "secrets",
+                    format!("secret '{name}': unknown kind '{other}'"),
+                )),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkspaceIn {
+    pub working_dir: String,
+}
+
+/// `POST /api/conversations`. Unknown keys are ignored, as OpenHands does.
+#[derive(Debug, Deserialize)]
+pub struct StartConversationRequest {
+    pub agent: Option<Value>,
+    pub workspace: Option<WorkspaceIn>,
+    pub conversation_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    pub confirmation_policy: Option<ConfirmationPolicy>,
+    #[serde(default)]
+    pub security_analyzer: Option<Value>,
+    #[serde(default)]
+    pub initial_message: Option<SendMessageRequest>,
+    #[serde(default)]
+    pub max_iterations: Option<i64>,
+    #[serde(default)]
+    pub stuck_detection: Option<bool>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretInput>,
+    #[serde(default)]
+    pub tool_module_qualnames: BTreeMap<String, String>,
+    #[serde(default)]
+    pub client_tools: Vec<Value>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub agent_settings: Option<Value>,
+    #[serde(default)]
+    pub agent_profile_id: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SendMessageRequest {
+    #[serde(default = "user_role")]
+    pub role: String,
+    #[serde(default)]
+    pub content: Vec<berth_protocol::Content>,
+    #[serde(default)]
+    pub run: bool,
+}
+
+fn user_role() -> String {
+    "user".into()
+}
+
+impl SendMessageRequest {
+    pub fn message(&self) -> Result<Message, ApiError> {
+        if self.role != "user" {
+            return Err(ApiError::invalid(
+                "role",
+                format!("only user messages can be sent, not '{}'", self.role),
+            ));
+        }
+        if self.content.is_empty() {
+            return Err(ApiError::invalid(
+                "content",
+                "a message needs at least one content item",
+            ));
+        }
+        Ok(Message::new(
+            berth_protocol::Role::User,
+            self.content.clone(),
+        ))
+    }
+}
+
+/// Tags: keys `^[a-z0-9]+$`, values up to 256 characters.
+pub fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    for (k, v) in tags {
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        {
+            return Err(ApiError::invalid(
+                "tags",
+                format!("tag key '{k}' must match ^[a-z0-9]+$"),
+            ));
+        }
+        if v.chars().count() > 256 {
+            return Err(ApiError::invalid(
+                "tags",
+                format!("tag '{k}' is longer than 256 characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl AppState {
+    pub fn new(config: ServerConfig) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.conversations_path).map_err(|e| {
+            anyhow::anyhow!("cannot create {}: {e}", config.conversations_path.display())
+        })?;
+        let engine = EngineOptions {
+            sealer: config
+                .secret_key
+                .as_deref()
+                .map(|k| Arc::new(ChaChaSealer::new(k)) as Arc<dyn berth_agent::Sealer>),
+            tools: ToolOptions {
+                terminal: TerminalOptions {
+                    no_output_timeout: Duration::from_secs_f64(
+                        config.terminal_no_output_timeout.max(0.1),
+                    ),
+                },
+            },
+            stuck: Thresholds::default(),
+            user_skills_home: std::env::var_os("HOME").map(PathBuf::from),
+            builtin_skills: true,
+        };
+        let bash = BashService::new(config.bash_events_dir.clone());
+        Ok(Self(Arc::new(Inner {
+            permits: Arc::new(Semaphore::new(config.max_concurrent_runs)),
+            config,
+            bash,
+            loaded: Default::default(),
+            load_lock: tokio::sync::Mutex::new(()),
+            engine,
+            started: Instant::now(),
+            last_activity: AtomicU64::new(now_secs()),
+        })))
+    }
+
+    pub fn touch(&self) {
+        self.last_activity.store(now_secs(), Ordering::Relaxed);
+    }
+
+    pub fn uptime(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    pub fn idle_time(&self) -> f64 {
+        now_secs().saturating_sub(self.last_activity.load(Ordering::Relaxed)) as f64
+    }
+
+    fn dir_of(&self, id: &uuid::Uuid) -> PathBuf {
+        self.config.conversations_path.join(id.simple().to_string())
+    }
+
+    /// A conversation by id, loading it from disk on first access after a restart.
+    pub async fn get(&self, id: &uuid::Uuid) -> Result<Option<Arc<Entry>>, ApiError> {
+        if let Some(e) = self
+            .loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return Ok(Some(e.clone()));
+        }
+        let dir = self.dir_of(id);
+        if !dir.join("base_state.json").is_file() {
+            return Ok(None);
+        }
+        let _guard = self.load_lock.lock().await;
+        if let Some(e) = self
+            .loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return Ok(Some(e.clone()));
+        }
+        let conv =
+            Conversation::load(&dir, None, SecretRegistry::default(), self.engine.clone())
+                .map_err(|e| ApiError::Internal(format!("cannot load conversation {id}: {e}")))?;
+        tracing::info!(conversation = %id, "conversation loaded from disk");
+        let entry = Entry::new(conv);
+        self.loaded
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(*id, entry.clone());
+        Ok(Some(entry))
+    }
+
+    pub async fn require(&self, id: &uuid::Uuid) -> Result<Arc<Entry>, ApiError> {
+        self.get(id).await?.ok_or(ApiError::NotFound)
+    }
+
+    /// Every conversation id, loaded or on disk.
+    pub fn all_ids(&self) -> Vec<uuid::Uuid> {
+        let mut ids: Vec<uuid::Uuid> = self
+            .loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        if let Ok(read) = std::fs::read_dir(&self.config.conversations_path) {
+            for e in read.flatten() {
+                if let Some(id) = e
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| uuid::Uuid::parse_str(n).ok())
+                    && e.path().join("base_state.json").is_file()
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Creates a conversation; with the id of an existing one, returns that one (`false`).
+    pub async fn create(
+        &self,
+        req: StartConversationRequest,
+    ) -> Result<(Arc<Entry>, bool), ApiError> {
+        if let Some(id) = req.conversation_id
+            && let Some(existing) = self.get(&id).await?
+        {
+            return Ok((existing, false));
+        }
+        if req.agent_settings.is_some() || req.agent_profile_id.is_some() {
+            return Err(ApiError::invalid(
+                "agent",
+                "Berth accepts the agent as `agent` JSON; agent_settings and agent_profile_id are not supported",
+            ));
+        }
+        let mut agent_json = req
+            .agent
+            .ok_or_else(|| ApiError::invalid("agent", "Field required"))?;
+        if let Some(obj) = agent_json.as_object_mut() {
+            match obj.get("kind").and_then(Value::as_str) {
+                None => {
+                    obj.insert("kind".into(), Value::String("Agent".into()));
+                }
+                Some("Agent") => {}
+                Some(other) => {
+                    return Err(ApiError::invalid(
+                        "agent",
+                        format!("agent kind '{other}' is not supported; use 'Agent'"),
+                    ));
+                }
+            }
+        }
+        let agent: AgentSpec = serde_json::from_value(agent_json)
+            .map_err(|e| ApiError::invalid("agent", e.to_string()))?;
+        let workspace = req
+            .workspace
+            .ok_or_else(|| ApiError::invalid("workspace", "Field required"))?;
+        if !std::path::Path::new(&workspace.working_dir).is_absolute() {
+            return Err(ApiError::invalid(
+                "workspace",
+                format!(
+                    "working_dir must be an absolute path, got '{}'",
+                    workspace.working_dir
+                ),
+            ));
+        }
+        let max_iterations = req.max_iterations.unwrap_or(500);
+        if max_iterations < 1 {
+            return Err(ApiError::invalid("max_iterations", "must be at least 1"));
+        }
+        validate_tags(&req.tags)?;
+        let mut secrets = Vec::new();
+        for (name, input) in req.secrets {
+            let (value, description) = input.resolve(&name)?;
+            secrets.push((name, value, description));
+        }
+        let initial = match &req.initial_message {
+            Some(m) => Some(m.message()?),
+            None => None,
+        };
+        let mut new = NewConversation::new(agent, PathBuf::from(&workspace.working_dir));
+        new.id = Some(req.conversation_id.unwrap_or_else(uuid::Uuid::new_v4));
+        new.persistence_root = Some(self.config.conversations_path.clone());
+        new.max_iterations = u32::try_from(max_iterations).unwrap_or(u32::MAX);
+        new.stuck_detection = req.stuck_detection.unwrap_or(true);
+        new.confirmation_policy = req.confirmation_policy.unwrap_or_default();
+        new.security_analyzer = req.security_analyzer.filter(|v| !v.is_null());
+        new.secrets = secrets;
+        new.tags = req.tags;
+        let id = new.id.unwrap_or_default();
+        let conv = Conversation::create(new, self.engine.clone()).map_err(|e| match e {
+            berth_agent::ConversationError::Invalid(m) => ApiError::invalid("agent", m),
+            other => ApiError::from(other),
+        })?;
+        let mut qualnames: Map<String, Value> = conv
+            .tools()
+            .names()
+            .into_iter()
+            .filter_map(|n| {
+                crate::info::standard_module(n).map(|m| (n.to_string(), Value::String(m.into())))
+            })
+            .collect();
+        for (k, v) in req.tool_module_qualnames {
+            qualnames.insert(k, Value::String(v));
+        }
+        conv.set_server_meta("tool_module_qualnames", Value::Object(qualnames));
+        conv.set_server_meta("client_tools", Value::Array(req.client_tools));
+        let entry = Entry::new(conv);
+        self.loaded
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, entry.clone());
+        tracing::info!(conversation = %id, "conversation created");
+        if let Some(message) = initial {
+            entry.conv.send_message(message);
+            // The conversation exists either way; a full server runs it later.
+            if let Err(e) = self.start_run(&entry) {
+                tracing::warn!(conversation = %id, error = %e, "initial run not started");
+            }
+        }
+        Ok((entry, true))
+    }
+
+    /// Starts a run in the background: 409 when one is going, 429 when the server is full.
+    pub fn start_run(&self, entry: &Arc<Entry>) -> Result<(), ApiError> {
+        let mut slot = entry.run.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+            // A run that was paused or is ending still finishes its last step: ask it to go
+            // again rather than refuse. Only a conversation that is really running is a 409.
+            if entry.conv.status() == berth_protocol::ExecutionStatus::Running {
+                return Err(ApiError::Conflict("Conversation already running".into()));
+            }
+            entry.conv.resume_if_paused();
+            entry.rerun.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
+        let permit: OwnedSemaphorePermit =
+            self.permits.clone().try_acquire_owned().map_err(|_| {
+                ApiError::TooManyRequests(format!(
+                    "The server is already running {} conversations; try again when one finishes",
+                    self.config.max_concurrent_runs
+                ))
+            })?;
+        let entry2 = entry.clone();
+        *slot = Some(tokio::spawn(async move {
+            let _permit = permit;
+            loop {
+                match entry2.conv.run().await {
+                    Ok(status) => {
+                        tracing::info!(conversation = %entry2.conv.id(), status = status.as_str(), "run ended")
+                    }
+                    Err(e) => {
+                        tracing::warn!(conversation = %entry2.conv.id(), error = %e, "run failed")
+                    }
+                }
+                if !entry2.rerun.swap(false, Ordering::SeqCst) {
+                    break;
+                }
+            }
+        }));
+        Ok(())
+    }
+
+    /// Sends a message; with `run`, starts a run or asks the running one to go again.
+    pub fn send_message(
+        &self,
+        entry: &Arc<Entry>,
+        message: Message,
+        run: bool,
+    ) -> Result<(), ApiError> {
+        entry.conv.send_message(message);
+        if run {
+            if entry.is_running() {
+                entry.rerun.store(true, Ordering::SeqCst);
+            } else {
+                self.start_run(entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete(&self, id: &uuid::Uuid) -> Result<(), ApiError> {
+        let entry = self.require(id).await?;
+        entry.conv.interrupt();
+        let handle = entry.run.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = handle {
+            h.abort();
+        }
+        self.loaded
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        let dir = self.dir_of(id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| ApiError::Internal(format!("cannot delete {}: {e}", dir.display())))?;
+        }
+        tracing::info!(conversation = %id, "conversation deleted");
+        Ok(())
+    }
+
+    /// Stops every run (on shutdown); their state is saved as paused or left for recovery.
+    pub async fn shutdown(&self) {
+        let entries: Vec<Arc<Entry>> = self
+            .loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for e in entries {
+            if e.is_running() {
+                e.conv.pause();
+            }
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

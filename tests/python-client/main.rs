@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use berth_scripted_llm::{ScriptedLlm, Step};
 use serde_json::{Value, json};
 
-const KEY: &str = "compat-session-key";
+#[path = "../../agent-server/server/tests/common/mod.rs"]
+mod common;
+
+use common::{KEY, Server};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,50 +32,6 @@ fn venv_python() -> PathBuf {
         venv.display()
     );
     py
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18080)
-}
-
-struct Server {
-    child: tokio::process::Child,
-    url: String,
-}
-
-impl Server {
-    async fn start(data: &Path) -> Server {
-        let port = free_port();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_berth-agent-server"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .env("SESSION_API_KEY", KEY)
-            .env("OH_CONVERSATIONS_PATH", data.join("conversations"))
-            .env("OH_BASH_EVENTS_DIR", data.join("bash_events"))
-            .env("BERTH_TERMINAL_NO_OUTPUT_TIMEOUT", "20")
-            .env("LOG_LEVEL", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start berth-agent-server: {e}"));
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if reqwest::get(format!("{url}/alive"))
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Server { child, url };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("berth-agent-server did not answer /alive");
-    }
-
-    async fn kill(mut self) {
-        let _ = self.child.kill().await;
-    }
 }
 
 struct PyRun {
@@ -196,7 +155,7 @@ async fn a_client_sends_a_message_and_runs_to_the_finish() {
     ])
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path()).await;
+    let server = Server::start(tmp.path(), &[]).await;
     let r = python("send_and_run.py", &server, &llm, &ws, &[])
         .result()
         .await;
@@ -262,7 +221,7 @@ async fn a_client_rejects_then_accepts_in_confirmation_mode() {
     ])
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path()).await;
+    let server = Server::start(tmp.path(), &[]).await;
     let r = python("confirmation.py", &server, &llm, &ws, &[])
         .result()
         .await;
@@ -293,7 +252,7 @@ async fn a_client_pauses_during_a_long_command_and_resumes() {
     ])
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path()).await;
+    let server = Server::start(tmp.path(), &[]).await;
     let r = python("pause.py", &server, &llm, &ws, &[]).result().await;
     assert_eq!(r["paused"], "paused", "{r:#}");
     assert_eq!(r["status"], "finished");
@@ -319,7 +278,7 @@ async fn a_client_continues_a_conversation_after_the_server_is_killed_and_restar
     ])
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path()).await;
+    let server = Server::start(tmp.path(), &[]).await;
     let mut phase1 = python("restart_phase1.py", &server, &llm, &ws, &[]);
     let id = phase1.first_result().await["id"]
         .as_str()
@@ -335,7 +294,7 @@ async fn a_client_continues_a_conversation_after_the_server_is_killed_and_restar
     server.kill().await;
     let _ = phase1.child.kill().await;
 
-    let server = Server::start(tmp.path()).await;
+    let server = Server::start(tmp.path(), &[]).await;
     let r = python(
         "restart_phase2.py",
         &server,

@@ -87,6 +87,16 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/file/download", get(workspace::download))
+        .route(
+            "/conversations/{id}/file/upload",
+            post(workspace::scoped_upload).layer(DefaultBodyLimit::max(
+                state.config.max_upload_bytes as usize,
+            )),
+        )
+        .route(
+            "/conversations/{id}/file/download",
+            get(workspace::scoped_download),
+        )
         .route("/git/changes", get(workspace::git_changes))
         .route("/git/diff", get(workspace::git_diff))
         .route("/vscode/url", get(workspace::vscode_url))

@@ -232,6 +232,67 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
+/// For the conversation-scoped routes: the path must be inside the conversation's workspace,
+/// symbolic links resolved, else 422.
+async fn within_workspace(
+    state: &AppState,
+    id: &str,
+    raw: Option<&str>,
+) -> Result<PathBuf, ApiError> {
+    let entry = state.require(&super::parse_id(id)?).await?;
+    let path = absolute(raw)?;
+    let ws_dir = PathBuf::from(entry.conv.state().workspace.working_dir);
+    let ws = std::fs::canonicalize(&ws_dir).unwrap_or(ws_dir);
+    // Resolve links through the deepest part of the path that exists.
+    let existing = path
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
+    let resolved = std::fs::canonicalize(existing)
+        .unwrap_or_else(|_| existing.to_path_buf())
+        .join(path.strip_prefix(existing).unwrap_or(Path::new("")));
+    if !resolved.starts_with(&ws) {
+        return Err(ApiError::Unprocessable {
+            loc: vec!["query".into(), "path".into()],
+            msg: format!(
+                "{} is outside the conversation workspace {}",
+                path.display(),
+                ws.display()
+            ),
+        });
+    }
+    Ok(resolved)
+}
+
+pub async fn scoped_download(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
+    let path = within_workspace(&state, &id, q.path.as_deref()).await?;
+    download(Query(PathQuery {
+        path: Some(path.display().to_string()),
+    }))
+    .await
+}
+
+pub async fn scoped_upload(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<PathQuery>,
+    multipart: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    let path = within_workspace(&state, &id, q.path.as_deref()).await?;
+    upload(
+        State(state),
+        Query(PathQuery {
+            path: Some(path.display().to_string()),
+        }),
+        multipart,
+    )
+    .await
+}
+
 pub async fn download(Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
     let path = absolute(q.path.as_deref())?;
     let meta = tokio::fs::metadata(&path)

@@ -8,11 +8,13 @@ VENV=${1:-${BERTH_OH_VENV:-target/oh-venv}}
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import openhands.sdk, openhands.tools.terminal, openhands.workspace" 2>/dev/null; then
   echo "venv ready: $VENV"; exit 0
 fi
-PY=$(command -v python3.12 || true)
-if [ -z "$PY" ]; then
-  for p in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do [ -x "$p" ] && PY=$p; done
-fi
-[ -n "$PY" ] || { echo "Python 3.12 is needed for openhands-sdk (not found on PATH or in pyenv)" >&2; exit 1; }
+# pyenv's shim for python3.12 exists even when 3.12 is not selected, and then fails: try the
+# installed versions directly first, and keep the first candidate that really runs 3.12.
+PY=
+for p in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12 "$(command -v python3.12 || true)"; do
+  if [ -n "$p" ] && "$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || { echo "Python 3.12 is needed for openhands-sdk (not found in pyenv or on PATH)" >&2; exit 1; }
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check \

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Creates the Python 3.12 venv holding OpenHands' own client (openhands-sdk 1.58.2 and its tools
-# and workspace packages, unmodified) that the compatibility tests drive Berth's server with.
+# and workspace packages, unmodified) that the compatibility tests drive Berth's server with, and
+# OpenHands' agent-server 1.58.2 that the benchmark compares Berth's with.
 # Usage: tests/python-client/setup-venv.sh [VENV_DIR]   (default: target/oh-venv)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${1:-${BERTH_OH_VENV:-target/oh-venv}}
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import openhands.sdk, openhands.tools.terminal, openhands.workspace" 2>/dev/null; then
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import openhands.sdk, openhands.tools.terminal, openhands.workspace, openhands.agent_server" 2>/dev/null; then
   echo "venv ready: $VENV"; exit 0
 fi
 # pyenv's shim for python3.12 exists even when 3.12 is not selected, and then fails: try the
@@ -18,6 +19,6 @@ done
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check \
-  openhands-sdk==1.58.2 openhands-tools==1.58.2 openhands-workspace==1.58.2
-"$VENV/bin/python" -c "import openhands.sdk, openhands.tools.terminal, openhands.workspace"
+  openhands-sdk==1.58.2 openhands-tools==1.58.2 openhands-workspace==1.58.2 openhands-agent-server==1.58.2
+"$VENV/bin/python" -c "import openhands.sdk, openhands.tools.terminal, openhands.workspace, openhands.agent_server"
 echo "venv ready: $VENV"

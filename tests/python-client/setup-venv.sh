@@ -5,6 +5,7 @@
 # Usage: tests/python-client/setup-venv.sh [VENV_DIR]   (default: target/oh-venv)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export OPENHANDS_SUPPRESS_BANNER=1 LITELLM_LOCAL_MODEL_COST_MAP=True
 VENV=${1:-${BERTH_OH_VENV:-target/oh-venv}}
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import openhands.sdk, openhands.tools.terminal, openhands.workspace, openhands.agent_server" 2>/dev/null; then
   echo "venv ready: $VENV"; exit 0

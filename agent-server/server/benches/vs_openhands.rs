@@ -29,16 +29,25 @@ struct Figures {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18123)
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18123)
 }
 
 /// (pid, parent pid, name, utime+stime ticks, rss kB) for every process.
 fn processes() -> Vec<(i32, i32, String, u64, u64)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
         let name = stat[open + 1..close].to_string();
         let rest: Vec<&str> = stat[close + 2..].split_whitespace().collect();
         let field = |i: usize| rest.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
@@ -46,7 +55,11 @@ fn processes() -> Vec<(i32, i32, String, u64, u64)> {
         let cpu = field(11) + field(12) + field(13) + field(14);
         let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
             .unwrap_or(0);
         out.push((pid, ppid, name, cpu, rss));
     }
@@ -75,12 +88,18 @@ fn ticks_to_duration(ticks: u64) -> Duration {
 }
 
 fn script() -> Vec<Step> {
-    let mut s: Vec<Step> = (1..STEPS).map(|i| Step::tool("terminal", json!({"command": format!("echo step {i}")}))).collect();
+    let mut s: Vec<Step> = (1..STEPS)
+        .map(|i| Step::tool("terminal", json!({"command": format!("echo step {i}")})))
+        .collect();
     s.push(Step::tool("finish", json!({"message": "done"})));
     s
 }
 
-async fn measure(name: &str, mut cmd: tokio::process::Command, workdir: &Path) -> anyhow::Result<Figures> {
+async fn measure(
+    name: &str,
+    mut cmd: tokio::process::Command,
+    workdir: &Path,
+) -> anyhow::Result<Figures> {
     let port = free_port();
     let llm = ScriptedLlm::start(script()).await?;
     cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -98,7 +117,12 @@ async fn measure(name: &str, mut cmd: tokio::process::Command, workdir: &Path) -
     let mut child = cmd.spawn()?;
     let pid = child.id().unwrap_or(0) as i32;
     loop {
-        if http.get(format!("{base}/alive")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if http
+            .get(format!("{base}/alive"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         if started.elapsed() > Duration::from_secs(120) {
@@ -119,7 +143,14 @@ async fn measure(name: &str, mut cmd: tokio::process::Command, workdir: &Path) -
     });
     let (cpu_before, _) = tree_usage(pid);
     let t = Instant::now();
-    let created: Value = http.post(format!("{base}/api/conversations")).header("X-Session-API-Key", KEY).json(&body).send().await?.json().await?;
+    let created: Value = http
+        .post(format!("{base}/api/conversations"))
+        .header("X-Session-API-Key", KEY)
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
     let id = created["id"].as_str().unwrap_or_default().to_string();
     http.post(format!("{base}/api/conversations/{id}/events"))
         .header("X-Session-API-Key", KEY)
@@ -127,10 +158,19 @@ async fn measure(name: &str, mut cmd: tokio::process::Command, workdir: &Path) -
         .send()
         .await?;
     loop {
-        let info: Value = http.get(format!("{base}/api/conversations/{id}")).header("X-Session-API-Key", KEY).send().await?.json().await?;
+        let info: Value = http
+            .get(format!("{base}/api/conversations/{id}"))
+            .header("X-Session-API-Key", KEY)
+            .send()
+            .await?
+            .json()
+            .await?;
         match info["execution_status"].as_str() {
             Some("finished") => break,
-            Some("error") | Some("stuck") => anyhow::bail!("{name}: the conversation ended in {}", info["execution_status"]),
+            Some("error") | Some("stuck") => anyhow::bail!(
+                "{name}: the conversation ended in {}",
+                info["execution_status"]
+            ),
             _ => {}
         }
         if t.elapsed() > Duration::from_secs(600) {
@@ -192,12 +232,16 @@ fn ms(d: Duration) -> String {
 
 fn row(label: &str, berth: String, oh: Option<String>, ratio: Option<f64>) {
     let oh = oh.unwrap_or_else(|| "–".into());
-    let ratio = ratio.map(|r| format!("{r:.1}×")).unwrap_or_else(|| "–".into());
+    let ratio = ratio
+        .map(|r| format!("{r:.1}×"))
+        .unwrap_or_else(|| "–".into());
     println!("| {label:<34} | {berth:>12} | {oh:>12} | {ratio:>8} |");
 }
 
 fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let tmp = tempfile::tempdir()?;
         let berth_dir = tmp.path().join("berth");

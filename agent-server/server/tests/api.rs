@@ -1039,3 +1039,96 @@ async fn ask_agent_condense_and_policies() {
     );
     server.kill().await;
 }
+
+#[tokio::test]
+async fn many_conversations_run_at_once() {
+    let delay = Duration::from_millis(2000);
+    let script: Vec<Step> = (0..4)
+        .map(|i| Step::text(format!("answer {i}")).delayed(delay))
+        .collect();
+    let (tmp, llm, server, api) = setup(script, &[]).await;
+    let ws = tmp.path().join("ws");
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(api.create(&llm, &ws).await);
+    }
+    for id in &ids {
+        let (s, _) = api.call(Method::POST, &format!("/api/conversations/{id}/events"), Some(json!({"role": "user", "content": [{"type": "text", "text": "go"}], "run": true}))).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // While the LLM answers slowly, all four are running together.
+    let mut most = 0;
+    for _ in 0..50 {
+        let (_, running) = api
+            .call(Method::GET, "/api/conversations/count?status=running", None)
+            .await;
+        most = most.max(running.as_u64().unwrap_or(0));
+        if most == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(most, 4, "the conversations did not run at the same time");
+    for id in &ids {
+        api.wait_status(id, "finished").await;
+    }
+    let (_, finished) = api
+        .call(
+            Method::GET,
+            "/api/conversations/search?status=finished",
+            None,
+        )
+        .await;
+    assert_eq!(finished["items"].as_array().map(Vec::len), Some(4));
+    server.kill().await;
+}
+
+#[tokio::test]
+async fn logs_never_hold_secrets_or_session_keys() {
+    let (tmp, llm, server, api) = setup(
+        vec![
+            Step::tool("terminal", json!({"command": "echo $API_TOKEN"})),
+            Step::text("ok"),
+        ],
+        &[("LOG_LEVEL", "debug")],
+    )
+    .await;
+    let (_, v) = api
+        .call(
+            Method::POST,
+            "/api/conversations",
+            Some(
+                json!({"agent": agent(&llm), "workspace": {"working_dir": tmp.path().join("ws")},
+            "secrets": {"API_TOKEN": "tok-0d1e-very-secret"}}),
+            ),
+        )
+        .await;
+    let id = v["id"].as_str().unwrap_or_default().to_string();
+    api.call(
+        Method::POST,
+        &format!("/api/conversations/{id}/events"),
+        Some(json!({"role": "user", "content": [{"type": "text", "text": "go"}], "run": true})),
+    )
+    .await;
+    api.wait_status(&id, "finished").await;
+    Client::new()
+        .get(format!("{}/api/conversations", server.url))
+        .header("X-Session-API-Key", "a-wrong-key-guess")
+        .send()
+        .await
+        .ok();
+    server.kill().await;
+    let log = std::fs::read_to_string(tmp.path().join("server.log")).unwrap_or_default();
+    assert!(
+        log.contains("conversation created"),
+        "the log is empty: {log}"
+    );
+    for secret in [
+        KEY,
+        "a-wrong-key-guess",
+        "tok-0d1e-very-secret",
+        "sk-llm-key-123",
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret}");
+    }
+}

@@ -34,6 +34,14 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // The server's log goes to a file a test can read.
+        if let Ok(log) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.join("server.log"))
+        {
+            cmd.stderr(log);
+        }
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start berth-agent-server: {e}"));

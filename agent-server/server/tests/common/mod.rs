@@ -1,6 +1,8 @@
 //! Starts a real `berth-agent-server` process on a free loopback port for tests.
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

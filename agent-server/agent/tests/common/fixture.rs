@@ -1,0 +1,52 @@
+//! A conversation on a scripted LLM, for the loop tests.
+#![allow(dead_code)]
+
+use berth_agent::Conversation;
+use berth_protocol::{Event, EventBody};
+use berth_scripted_llm::{ScriptedLlm, Step};
+use serde_json::json;
+
+use super::{Format, agent, new_conversation, options};
+
+pub struct Fx {
+    pub llm: ScriptedLlm,
+    pub conv: Conversation,
+    pub tmp: tempfile::TempDir,
+}
+
+pub async fn setup(script: Vec<Step>, tweak: impl FnOnce(&mut berth_agent::NewConversation)) -> Fx {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap_or_default();
+    let llm = ScriptedLlm::start(script)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut req = new_conversation(
+        agent(&llm, Format::OpenAi, false),
+        &ws,
+        &tmp.path().join("conversations"),
+    );
+    tweak(&mut req);
+    let conv = Conversation::create(req, options()).unwrap_or_else(|e| panic!("{e}"));
+    Fx { llm, conv, tmp }
+}
+
+pub fn statuses(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::ConversationStateUpdateEvent { key, value } if key == "execution_status" => {
+                value.as_str().map(str::to_string)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn count(events: &[Event], kind: &str) -> usize {
+    events.iter().filter(|e| e.kind() == kind).count()
+}
+
+pub fn finish(msg: &str) -> Step {
+    Step::tool("finish", json!({"message": msg}))
+}

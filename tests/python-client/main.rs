@@ -108,6 +108,18 @@ impl PyRun {
     }
 }
 
+/// A workspace, a scripted LLM with `script`, and a server.
+async fn fixture(script: Vec<Step>) -> (tempfile::TempDir, PathBuf, ScriptedLlm, Server) {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ws = tmp.path().join("project");
+    std::fs::create_dir_all(&ws).unwrap_or_default();
+    let llm = ScriptedLlm::start(script)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = Server::start(tmp.path(), &[]).await;
+    (tmp, ws, llm, server)
+}
+
 fn parse_result(text: &str) -> Option<Value> {
     text.lines()
         .rev()
@@ -143,19 +155,14 @@ async fn events_via_rest(server: &Server, id: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_sends_a_message_and_runs_to_the_finish() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ws = tmp.path().join("project");
-    std::fs::create_dir_all(&ws).unwrap_or_default();
-    let llm = ScriptedLlm::start(vec![
+    let (_tmp, ws, llm, server) = fixture(vec![
         Step::tool(
             "terminal",
             json!({"command": "echo hello > out.txt && cat out.txt", "summary": "write out.txt"}),
         ),
         Step::tool("finish", json!({"message": "Wrote hello to out.txt"})),
     ])
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path(), &[]).await;
+    .await;
     let r = python("send_and_run.py", &server, &llm, &ws, &[])
         .result()
         .await;
@@ -211,17 +218,12 @@ async fn a_client_sends_a_message_and_runs_to_the_finish() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_rejects_then_accepts_in_confirmation_mode() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ws = tmp.path().join("project");
-    std::fs::create_dir_all(&ws).unwrap_or_default();
-    let llm = ScriptedLlm::start(vec![
+    let (_tmp, ws, llm, server) = fixture(vec![
         Step::tool("terminal", json!({"command": "echo one > one.txt"})),
         Step::tool("terminal", json!({"command": "echo two > two.txt"})),
         Step::tool("finish", json!({"message": "Created two.txt"})),
     ])
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path(), &[]).await;
+    .await;
     let r = python("confirmation.py", &server, &llm, &ws, &[])
         .result()
         .await;
@@ -240,19 +242,14 @@ async fn a_client_rejects_then_accepts_in_confirmation_mode() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_pauses_during_a_long_command_and_resumes() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ws = tmp.path().join("project");
-    std::fs::create_dir_all(&ws).unwrap_or_default();
-    let llm = ScriptedLlm::start(vec![
+    let (_tmp, ws, llm, server) = fixture(vec![
         Step::tool(
             "terminal",
             json!({"command": "sleep 3 && echo done > slept.txt"}),
         ),
         Step::tool("finish", json!({"message": "The slow job ran"})),
     ])
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path(), &[]).await;
+    .await;
     let r = python("pause.py", &server, &llm, &ws, &[]).result().await;
     assert_eq!(r["paused"], "paused", "{r:#}");
     assert_eq!(r["status"], "finished");
@@ -265,10 +262,7 @@ async fn a_client_pauses_during_a_long_command_and_resumes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_continues_a_conversation_after_the_server_is_killed_and_restarted() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ws = tmp.path().join("project");
-    std::fs::create_dir_all(&ws).unwrap_or_default();
-    let llm = ScriptedLlm::start(vec![
+    let (tmp, ws, llm, server) = fixture(vec![
         Step::tool(
             "terminal",
             json!({"command": "echo started > started.txt && sleep 60"}),
@@ -276,9 +270,7 @@ async fn a_client_continues_a_conversation_after_the_server_is_killed_and_restar
         Step::tool("terminal", json!({"command": "cat started.txt"})),
         Step::tool("finish", json!({"message": "Recovered after the restart"})),
     ])
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let server = Server::start(tmp.path(), &[]).await;
+    .await;
     let mut phase1 = python("restart_phase1.py", &server, &llm, &ws, &[]);
     let id = phase1.first_result().await["id"]
         .as_str()

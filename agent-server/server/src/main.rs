@@ -34,6 +34,9 @@ Environment:
   OH_SECRET_KEY              key that seals secrets at rest (default: the first session key;
                              with neither, secrets are kept in memory only)
   BERTH_MAX_UPLOAD_BYTES     largest accepted file upload (default 536870912)
+  BERTH_TERMINAL_NO_OUTPUT_TIMEOUT
+                             seconds a terminal command may print nothing before the tool returns
+                             what it has to the agent (default 30)
   LOG_LEVEL, LOG_JSON        log filter (default info) and JSON log lines
 
 Without a session key the server binds 127.0.0.1 and accepts every request; with one it binds

@@ -26,6 +26,7 @@ pub struct RunArgs {
     /// Stream the LLM's answer as it is written.
     #[arg(long)]
     stream: bool,
+    /// Agent steps allowed before the run stops with an error.
     #[arg(long, default_value_t = 100)]
     max_iterations: u32,
     /// Where to keep the conversation (default: <workspace>/.berth/conversations).

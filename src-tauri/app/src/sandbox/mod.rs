@@ -1,0 +1,150 @@
+//! Sandboxes: where an agent-server runs for a conversation. Two kinds behind one trait:
+//! a local process (no isolation; the default without Docker) and, next, a Docker container.
+//! Every sandbox is recorded in the database so a restarted app finds it again.
+
+pub mod logs;
+pub mod process;
+mod records;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use records::SandboxRecords;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxKind {
+    Docker,
+    Process,
+}
+
+impl SandboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Docker => "docker",
+            Self::Process => "process",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxStatus {
+    Starting,
+    Running,
+    Paused,
+    /// Its process or container is gone (killed, machine restarted).
+    Missing,
+    Error,
+}
+
+impl SandboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Missing => "missing",
+            Self::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "starting" => Self::Starting,
+            "running" => Self::Running,
+            "paused" => Self::Paused,
+            "missing" => Self::Missing,
+            _ => Self::Error,
+        }
+    }
+}
+
+/// A sandbox as the app knows it. The session key is not part of it: it is fetched when needed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sandbox {
+    pub id: String,
+    pub kind: SandboxKind,
+    pub status: SandboxStatus,
+    /// Base URL of its agent-server, on loopback.
+    pub agent_url: String,
+    /// The workspace as the agent sees it.
+    pub workspace: PathBuf,
+    /// The same folder on the host.
+    pub host_workspace: PathBuf,
+    pub pid: Option<i32>,
+    pub container_id: Option<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub error: Option<String>,
+}
+
+/// What a new sandbox needs.
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    /// The host folder the agent works in.
+    pub workspace: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "the agent-server program was not found ({0}); reinstall Berth or set BERTH_AGENT_SERVER_BIN"
+    )]
+    ServerBinaryMissing(String),
+    #[error("could not start the sandbox: {0}")]
+    Start(String),
+    #[error(
+        "the sandbox's agent-server did not become healthy within {timeout:?}. Its last log lines:\n{logs}"
+    )]
+    Unhealthy { timeout: Duration, logs: String },
+    #[error("no sandbox {0}")]
+    NotFound(String),
+    #[error("the sandbox {id} cannot be {action}: it is {status}")]
+    WrongState {
+        id: String,
+        action: &'static str,
+        status: &'static str,
+    },
+    #[error("the workspace {0} does not exist or is not a folder")]
+    Workspace(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Creating, finding and controlling sandboxes of one kind.
+#[async_trait]
+pub trait SandboxService: Send + Sync {
+    fn kind(&self) -> SandboxKind;
+    /// Starts a sandbox and waits until its agent-server answers.
+    async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, SandboxError>;
+    /// The sandbox with its status checked now (a dead process shows as `missing`).
+    async fn get(&self, id: &str) -> Result<Sandbox, SandboxError>;
+    async fn list(&self) -> Result<Vec<Sandbox>, SandboxError>;
+    async fn pause(&self, id: &str) -> Result<Sandbox, SandboxError>;
+    async fn resume(&self, id: &str) -> Result<Sandbox, SandboxError>;
+    /// Stops it and removes every trace of it but the conversations it ran.
+    async fn delete(&self, id: &str) -> Result<(), SandboxError>;
+    /// The key its agent-server requires.
+    async fn session_key(&self, id: &str) -> Result<String, SandboxError>;
+    /// Its recent log lines (bounded).
+    fn logs(&self, id: &str) -> Vec<String>;
+}
+
+/// A fresh random session key: 32 bytes, URL-safe base64.
+pub fn new_session_key() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}

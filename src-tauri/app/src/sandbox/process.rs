@@ -1,0 +1,404 @@
+//! The process sandbox: Berth's `berth-agent-server` as a local process, on a free loopback port,
+//! with a fresh session key and the workspace as its working directory. It does not isolate the
+//! agent from the machine — the UI says so — but needs nothing installed.
+//!
+//! The process runs in its own process group (pause/resume signal the whole group, delete kills
+//! it) and outlives the app, so a restarted app finds it again through the database. Its output
+//! is kept in a bounded ring while this app instance runs. Its session key is kept in a file
+//! readable only by the user, beside the sandbox's other files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::logs::LogRing;
+use super::{
+    Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
+    new_session_key, now,
+};
+use crate::paths::Paths;
+use crate::store::Store;
+
+pub const BINARY: &str = "berth-agent-server";
+
+pub struct ProcessSandboxService {
+    paths: Paths,
+    records: SandboxRecords,
+    binary: PathBuf,
+    logs: Mutex<HashMap<String, LogRing>>,
+    http: reqwest::Client,
+    pub health_timeout: Duration,
+}
+
+/// The agent-server program: `BERTH_AGENT_SERVER_BIN`, else beside the running executable.
+pub fn find_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BERTH_AGENT_SERVER_BIN").map(PathBuf::from) {
+        return Some(p);
+    }
+    let exe = std::env::current_exe().ok()?;
+    let beside = exe.parent()?.join(BINARY);
+    beside.is_file().then_some(beside)
+}
+
+fn free_port() -> Result<u16, SandboxError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| SandboxError::Start(format!("no free port on 127.0.0.1: {e}")))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+/// Whether `pid` is alive and is an agent-server (not a recycled pid).
+fn is_agent_server(pid: i32) -> bool {
+    if kill(Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains(BINARY),
+        // Without /proc (macOS) the signal check is what there is.
+        Err(_) => true,
+    }
+}
+
+/// Whether the process is stopped (SIGSTOP), from /proc.
+fn is_stopped(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').and_then(|i| s[i + 2..].chars().next()))
+        .is_some_and(|state| state == 'T')
+}
+
+impl ProcessSandboxService {
+    pub fn new(paths: Paths, store: Store, binary: Option<PathBuf>) -> Result<Self, SandboxError> {
+        let binary = binary
+            .or_else(find_binary)
+            .ok_or_else(|| SandboxError::ServerBinaryMissing(format!("{BINARY} beside the app")))?;
+        if !binary.is_file() {
+            return Err(SandboxError::ServerBinaryMissing(
+                binary.display().to_string(),
+            ));
+        }
+        Ok(Self {
+            paths,
+            records: SandboxRecords::new(store),
+            binary,
+            logs: Mutex::new(HashMap::new()),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| SandboxError::Other(e.to_string()))?,
+            health_timeout: Duration::from_secs(30),
+        })
+    }
+
+    fn key_path(&self, id: &str) -> PathBuf {
+        self.paths.sandbox_dir(id).join("session_key")
+    }
+
+    async fn healthy(&self, url: &str) -> bool {
+        self.http
+            .get(format!("{url}/alive"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// Starts the process; `Err` with its output when it exits before answering.
+    async fn spawn(
+        &self,
+        id: &str,
+        spec: &SandboxSpec,
+        key: &str,
+    ) -> Result<Sandbox, SandboxError> {
+        let port = free_port()?;
+        let dir = self.paths.sandbox_dir(id);
+        let mut cmd = tokio::process::Command::new(&self.binary);
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .env("SESSION_API_KEY", key)
+            .env("OH_CONVERSATIONS_PATH", self.paths.conversations())
+            .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
+            .current_dir(&spec.workspace)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group: signals reach its shells too, and it outlives the app.
+            .process_group(0);
+        let mut child = cmd.spawn().map_err(|e| {
+            SandboxError::Start(format!("cannot run {}: {e}", self.binary.display()))
+        })?;
+        let pid = child.id().map(|p| p as i32);
+        let ring = LogRing::default();
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), ring.clone());
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|s| Box::new(s) as _),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let ring = ring.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    ring.push(&line);
+                }
+            });
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        let stamp = now();
+        let sandbox = Sandbox {
+            id: id.to_string(),
+            kind: SandboxKind::Process,
+            status: SandboxStatus::Starting,
+            agent_url: url.clone(),
+            workspace: spec.workspace.clone(),
+            host_workspace: spec.workspace.clone(),
+            pid,
+            container_id: None,
+            created_at: stamp.clone(),
+            last_used_at: stamp,
+            error: None,
+        };
+        self.records.put(&sandbox)?;
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                // Give the readers a moment to collect what it printed.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Err(SandboxError::Start(format!(
+                    "the agent-server exited ({status}) before answering:\n{}",
+                    ring.tail(20)
+                )));
+            }
+            if self.healthy(&url).await {
+                break;
+            }
+            if started.elapsed() > self.health_timeout {
+                if let Some(pid) = pid {
+                    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+                return Err(SandboxError::Unhealthy {
+                    timeout: self.health_timeout,
+                    logs: ring.tail(20),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Reap it when it exits, and record that it is gone.
+        let records = self.records.clone();
+        let id2 = id.to_string();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let why = match status {
+                Ok(s) => format!("the agent-server process exited ({s})"),
+                Err(e) => format!("the agent-server process was lost: {e}"),
+            };
+            if let Ok(Some(rec)) = records.get(&id2)
+                && rec.pid == pid
+                && matches!(
+                    rec.status,
+                    SandboxStatus::Running | SandboxStatus::Paused | SandboxStatus::Starting
+                )
+            {
+                let _ = records.set_status(&id2, SandboxStatus::Missing, Some(&why));
+            }
+        });
+        let running = Sandbox {
+            status: SandboxStatus::Running,
+            ..sandbox
+        };
+        self.records.put(&running)?;
+        Ok(running)
+    }
+
+    fn refresh(&self, mut s: Sandbox) -> Result<Sandbox, SandboxError> {
+        let alive = s.pid.is_some_and(is_agent_server);
+        let status = match (alive, s.status) {
+            (false, SandboxStatus::Error) => SandboxStatus::Error,
+            (false, _) => SandboxStatus::Missing,
+            (true, _) if s.pid.is_some_and(is_stopped) => SandboxStatus::Paused,
+            (true, _) => SandboxStatus::Running,
+        };
+        if status != s.status {
+            let why =
+                (status == SandboxStatus::Missing).then_some("the agent-server process is gone");
+            self.records.set_status(&s.id, status, why)?;
+            s.status = status;
+            s.error = why.map(str::to_string).or(s.error);
+        }
+        Ok(s)
+    }
+
+    fn record(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        match self.records.get(id)? {
+            Some(s) if s.kind == SandboxKind::Process => Ok(s),
+            _ => Err(SandboxError::NotFound(id.to_string())),
+        }
+    }
+}
+
+#[async_trait]
+impl SandboxService for ProcessSandboxService {
+    fn kind(&self) -> SandboxKind {
+        SandboxKind::Process
+    }
+
+    async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, SandboxError> {
+        if !spec.workspace.is_dir() {
+            return Err(SandboxError::Workspace(
+                spec.workspace.display().to_string(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let key = new_session_key();
+        write_private(&self.key_path(&id), &key)
+            .map_err(|e| SandboxError::Start(format!("cannot store the session key: {e}")))?;
+        // A port taken between choosing it and binding it is retried once on another.
+        let result = match self.spawn(&id, spec, &key).await {
+            Err(SandboxError::Start(msg)) if msg.contains("cannot listen") => {
+                self.spawn(&id, spec, &key).await
+            }
+            other => other,
+        };
+        match result {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                let _ = self
+                    .records
+                    .set_status(&id, SandboxStatus::Error, Some(&e.to_string()));
+                Err(e)
+            }
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        let s = self.record(id)?;
+        self.refresh(s)
+    }
+
+    async fn list(&self) -> Result<Vec<Sandbox>, SandboxError> {
+        self.records
+            .list(SandboxKind::Process)?
+            .into_iter()
+            .map(|s| self.refresh(s))
+            .collect()
+    }
+
+    async fn pause(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        let s = self.get(id).await?;
+        match s.status {
+            SandboxStatus::Paused => return Ok(s),
+            SandboxStatus::Running => {}
+            other => {
+                return Err(SandboxError::WrongState {
+                    id: id.into(),
+                    action: "paused",
+                    status: other.as_str(),
+                });
+            }
+        }
+        if let Some(pid) = s.pid {
+            killpg(Pid::from_raw(pid), Signal::SIGSTOP)
+                .map_err(|e| SandboxError::Other(format!("cannot pause: {e}")))?;
+        }
+        self.records.set_status(id, SandboxStatus::Paused, None)?;
+        self.get(id).await
+    }
+
+    async fn resume(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        let s = self.get(id).await?;
+        match s.status {
+            SandboxStatus::Running => return Ok(s),
+            SandboxStatus::Paused => {}
+            other => {
+                return Err(SandboxError::WrongState {
+                    id: id.into(),
+                    action: "resumed",
+                    status: other.as_str(),
+                });
+            }
+        }
+        if let Some(pid) = s.pid {
+            killpg(Pid::from_raw(pid), Signal::SIGCONT)
+                .map_err(|e| SandboxError::Other(format!("cannot resume: {e}")))?;
+        }
+        self.records.set_status(id, SandboxStatus::Running, None)?;
+        let started = Instant::now();
+        while !self.healthy(&s.agent_url).await {
+            if started.elapsed() > self.health_timeout {
+                return Err(SandboxError::Unhealthy {
+                    timeout: self.health_timeout,
+                    logs: self.logs(id).join("\n"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.get(id).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), SandboxError> {
+        let s = self.record(id)?;
+        if let Some(pid) = s.pid.filter(|p| is_agent_server(*p)) {
+            let group = Pid::from_raw(pid);
+            let _ = killpg(group, Signal::SIGKILL);
+            // A stopped group must be continued to die promptly.
+            let _ = killpg(group, Signal::SIGCONT);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while is_agent_server(pid) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        self.records.delete(id)?;
+        let _ = std::fs::remove_dir_all(self.paths.sandbox_dir(id));
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        Ok(())
+    }
+
+    async fn session_key(&self, id: &str) -> Result<String, SandboxError> {
+        self.record(id)?;
+        std::fs::read_to_string(self.key_path(id))
+            .map(|k| k.trim().to_string())
+            .map_err(|e| {
+                SandboxError::Other(format!("the sandbox's session key is unreadable: {e}"))
+            })
+    }
+
+    fn logs(&self, id: &str) -> Vec<String> {
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map(LogRing::lines)
+            .unwrap_or_default()
+    }
+}

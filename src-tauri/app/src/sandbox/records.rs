@@ -1,0 +1,103 @@
+//! Sandboxes in the database.
+
+use std::path::PathBuf;
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Sandbox, SandboxKind, SandboxStatus};
+use crate::store::{Store, StoreError};
+
+#[derive(Clone)]
+pub struct SandboxRecords {
+    store: Store,
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Sandbox> {
+    let kind: String = r.get("kind")?;
+    let status: String = r.get("status")?;
+    Ok(Sandbox {
+        id: r.get("id")?,
+        kind: if kind == "docker" {
+            SandboxKind::Docker
+        } else {
+            SandboxKind::Process
+        },
+        status: SandboxStatus::parse(&status),
+        agent_url: r.get("agent_url")?,
+        workspace: PathBuf::from(r.get::<_, String>("workspace")?),
+        host_workspace: PathBuf::from(r.get::<_, String>("host_workspace")?),
+        pid: r.get("pid")?,
+        container_id: r.get("container_id")?,
+        created_at: r.get("created_at")?,
+        last_used_at: r.get("last_used_at")?,
+        error: r.get("error")?,
+    })
+}
+
+impl SandboxRecords {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub fn put(&self, s: &Sandbox) -> Result<(), StoreError> {
+        self.store.lock().execute(
+            "INSERT INTO sandboxes (id, kind, status, agent_url, workspace, host_workspace, pid, container_id, created_at, last_used_at, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT(id) DO UPDATE SET status = ?3, agent_url = ?4, pid = ?7, container_id = ?8, last_used_at = ?10, error = ?11",
+            params![
+                s.id,
+                s.kind.as_str(),
+                s.status.as_str(),
+                s.agent_url,
+                s.workspace.display().to_string(),
+                s.host_workspace.display().to_string(),
+                s.pid,
+                s.container_id,
+                s.created_at,
+                s.last_used_at,
+                s.error
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Sandbox>, StoreError> {
+        Ok(self
+            .store
+            .lock()
+            .query_row(
+                "SELECT * FROM sandboxes WHERE id = ?1",
+                params![id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn list(&self, kind: SandboxKind) -> Result<Vec<Sandbox>, StoreError> {
+        let conn = self.store.lock();
+        let mut stmt =
+            conn.prepare("SELECT * FROM sandboxes WHERE kind = ?1 ORDER BY created_at")?;
+        let rows = stmt.query_map(params![kind.as_str()], from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn set_status(
+        &self,
+        id: &str,
+        status: SandboxStatus,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.store.lock().execute(
+            "UPDATE sandboxes SET status = ?2, error = ?3, last_used_at = ?4 WHERE id = ?1",
+            params![id, status.as_str(), error, super::now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.store
+            .lock()
+            .execute("DELETE FROM sandboxes WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+}

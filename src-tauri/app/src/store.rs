@@ -1,0 +1,136 @@
+//! Berth's database: one SQLite file (rusqlite with SQLite bundled, so every platform gets the
+//! same version), WAL journal, foreign keys on, migrations numbered by `PRAGMA user_version`.
+//! Secrets never go here: sandbox session keys and API keys live elsewhere.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+/// Each migration runs once, in order; the index + 1 is the schema version it brings.
+const MIGRATIONS: &[&str] = &[
+    // 1: sandboxes and the start tasks that create conversations in them.
+    "CREATE TABLE sandboxes (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        agent_url TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        host_workspace TEXT NOT NULL,
+        pid INTEGER,
+        container_id TEXT,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT NOT NULL,
+        error TEXT
+    );
+    CREATE TABLE start_tasks (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        detail TEXT,
+        request TEXT NOT NULL,
+        sandbox_id TEXT REFERENCES sandboxes(id) ON DELETE SET NULL,
+        conversation_id TEXT,
+        workspace TEXT,
+        setup_output TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE start_task_transitions (
+        task_id TEXT NOT NULL REFERENCES start_tasks(id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        detail TEXT,
+        at TEXT NOT NULL
+    );",
+];
+
+/// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex
+/// (Berth's writes are small and few).
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let store = Self {
+            conn: Arc::new(Mutex::new(conn)),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .lock()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// A single text column of a single row, if there is one.
+    pub fn text(&self, sql: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(sql, params![id], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_reopens() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("berth.db");
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.schema_version().ok(), Some(MIGRATIONS.len() as i64));
+        let mode: String = store
+            .lock()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap_or_default();
+        assert_eq!(mode, "wal");
+        drop(store);
+        let again = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.schema_version().ok(), Some(MIGRATIONS.len() as i64));
+    }
+}

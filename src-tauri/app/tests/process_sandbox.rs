@@ -1,0 +1,675 @@
+//! The process sandbox and the start task, for real: `berth-agent-server` processes on loopback,
+//! git repositories on disk, a SQLite database, and the scripted LLM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_app::agent_client::AgentClient;
+use berth_app::paths::Paths;
+use berth_app::sandbox::process::ProcessSandboxService;
+use berth_app::sandbox::{SandboxService, SandboxSpec, SandboxStatus};
+use berth_app::start::{HOOK_MARKER, Repository, StartRequest, StartStatus, StartTaskService};
+use berth_app::store::Store;
+use berth_protocol::{ExecutionStatus, LlmConfig};
+use berth_scripted_llm::{ScriptedLlm, Step};
+use serde_json::json;
+
+/// The agent-server binary built for this workspace (`cargo nextest run --workspace` builds it;
+/// alone, it is built here).
+fn server_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let bin = target.join("debug/berth-agent-server");
+    if !bin.is_file() {
+        let ok = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "berth-agent-server"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "could not build berth-agent-server");
+    }
+    bin
+}
+
+struct Fx {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    store: Store,
+    sandboxes: Arc<ProcessSandboxService>,
+    starts: StartTaskService,
+    llm: ScriptedLlm,
+}
+
+async fn fixture(script: Vec<Step>) -> Fx {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tmp.path().join("berth-home");
+    let paths = Paths::at(&home);
+    let store = Store::open(&paths.database()).unwrap_or_else(|e| panic!("{e}"));
+    let sandboxes = Arc::new(
+        ProcessSandboxService::new(paths.clone(), store.clone(), Some(server_binary()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let starts = StartTaskService::new(store.clone(), paths, sandboxes.clone());
+    let llm = ScriptedLlm::start(script)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Fx {
+        _tmp: tmp,
+        home,
+        store,
+        sandboxes,
+        starts,
+        llm,
+    }
+}
+
+fn llm(fx: &Fx) -> LlmConfig {
+    let mut c = LlmConfig::new("openai/scripted");
+    c.base_url = Some(fx.llm.openai_base_url());
+    c.api_key = Some("sk-app-test".into());
+    c.num_retries = 0;
+    c
+}
+
+fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest {
+    StartRequest {
+        repository,
+        task: task.map(str::to_string),
+        llm: llm(fx),
+        confirmation_policy: Default::default(),
+        max_iterations: 50,
+        setup_timeout: 30,
+        git_token: None,
+    }
+}
+
+fn folder(fx: &Fx, name: &str) -> PathBuf {
+    let p = fx.home.parent().unwrap_or(Path::new("/")).join(name);
+    std::fs::create_dir_all(&p).unwrap_or_default();
+    p
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn wait_for(client: &AgentClient, id: &str, want: ExecutionStatus) {
+    for _ in 0..300 {
+        if client
+            .conversation(id)
+            .await
+            .is_ok_and(|c| c.execution_status == want)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    panic!("conversation {id} never reached {want:?}");
+}
+
+fn pid_alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[tokio::test]
+async fn a_local_folder_reaches_ready_and_the_agent_edits_it() {
+    let fx = fixture(vec![
+        Step::tool(
+            "terminal",
+            json!({"command": "echo 'edited by the agent' > notes.txt"}),
+        ),
+        Step::tool("finish", json!({"message": "done"})),
+        Step::tool("terminal", json!({"command": "echo again >> notes.txt"})),
+        Step::tool("finish", json!({"message": "again"})),
+    ])
+    .await;
+    let ws = folder(&fx, "project");
+    let mut updates = fx.starts.subscribe();
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder { path: ws.clone() },
+            Some("write notes.txt"),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Ready, "{:?}", task.detail);
+    let states: Vec<StartStatus> = fx
+        .starts
+        .transitions(&task.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            StartStatus::Working,
+            StartStatus::WaitingForSandbox,
+            StartStatus::PreparingRepository,
+            StartStatus::SettingUpGitHooks,
+            StartStatus::SettingUpSkills,
+            StartStatus::StartingConversation,
+            StartStatus::Ready
+        ]
+    );
+    // Subscribers saw each state as it happened.
+    let mut seen = Vec::new();
+    while let Ok(t) = updates.try_recv() {
+        seen.push(t.status);
+    }
+    assert_eq!(seen, states);
+    assert_eq!(
+        fx.starts.get(&task.id).map(|t| t.status).ok(),
+        Some(StartStatus::Ready)
+    );
+
+    let sandbox_id = task.sandbox_id.clone().unwrap_or_default();
+    let sandbox = fx
+        .sandboxes
+        .get(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sandbox.status, SandboxStatus::Running);
+    assert!(sandbox.agent_url.starts_with("http://127.0.0.1:"));
+    let key = fx
+        .sandboxes
+        .session_key(&sandbox_id)
+        .await
+        .unwrap_or_default();
+    let client = AgentClient::new(&sandbox.agent_url, &key);
+    let conv = task.conversation_id.clone().unwrap_or_default();
+    wait_for(&client, &conv, ExecutionStatus::Finished).await;
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap_or_default(),
+        "edited by the agent\n"
+    );
+    // The key is required: without it the agent-server refuses.
+    assert!(
+        AgentClient::new(&sandbox.agent_url, "wrong")
+            .conversation(&conv)
+            .await
+            .is_err()
+    );
+    // No secret in the database.
+    drop(fx.store.lock());
+    let db = std::fs::read(fx.home.join("berth.db")).unwrap_or_default();
+    let db = String::from_utf8_lossy(&db);
+    assert!(!db.contains("sk-app-test") && !db.contains(&key));
+
+    // An app restart: a new service on the same data finds the sandbox and goes on.
+    let paths = Paths::at(&fx.home);
+    let again = ProcessSandboxService::new(
+        paths,
+        Store::open(&fx.home.join("berth.db")).unwrap_or_else(|e| panic!("{e}")),
+        Some(server_binary()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let found = again.list().await.unwrap_or_default();
+    assert_eq!(
+        found
+            .iter()
+            .map(|s| (s.id.clone(), s.status))
+            .collect::<Vec<_>>(),
+        [(sandbox_id.clone(), SandboxStatus::Running)]
+    );
+    let client = AgentClient::new(
+        &sandbox.agent_url,
+        again.session_key(&sandbox_id).await.unwrap_or_default(),
+    );
+    client
+        .send_message(&conv, "once more", true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(&client, &conv, ExecutionStatus::Finished).await;
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap_or_default(),
+        "edited by the agent\nagain\n"
+    );
+
+    // Pause and resume.
+    let paused = again
+        .pause(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(paused.status, SandboxStatus::Paused);
+    let frozen = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap_or_default();
+    assert!(
+        frozen
+            .get(format!("{}/alive", sandbox.agent_url))
+            .send()
+            .await
+            .is_err(),
+        "a paused sandbox does not answer"
+    );
+    let resumed = again
+        .resume(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resumed.status, SandboxStatus::Running);
+    assert!(client.alive().await);
+
+    // Delete leaves no process and no record.
+    let pid = resumed.pid.unwrap_or_default();
+    again
+        .delete(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!pid_alive(pid), "the agent-server process survived delete");
+    assert!(again.list().await.unwrap_or_default().is_empty());
+    assert!(!client.alive().await);
+}
+
+#[tokio::test]
+async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_is_installed() {
+    let fx = fixture(vec![]).await;
+    let src = folder(&fx, "src-repo");
+    git(&src, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(src.join(".openhands")).unwrap_or_default();
+    std::fs::write(
+        src.join(".openhands/setup.sh"),
+        "echo setting up\necho ready > setup-ran.txt\n",
+    )
+    .unwrap_or_default();
+    std::fs::write(
+        src.join(".openhands/pre-commit.sh"),
+        "echo checked >> ../hook.log\n",
+    )
+    .unwrap_or_default();
+    std::fs::write(src.join("AGENTS.md"), "Run make test.").unwrap_or_default();
+    git(&src, &["add", "."]);
+    git(
+        &src,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
+    let bare = fx
+        .home
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .join("remote.git");
+    git(
+        fx.home.parent().unwrap_or(Path::new("/")),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &src.display().to_string(),
+            &bare.display().to_string(),
+        ],
+    );
+    let url = format!("file://{}", bare.display());
+    let mut req = request(
+        &fx,
+        Repository::GitUrl {
+            url: url.clone(),
+            branch: Some("main".into()),
+            new_branch: Some("berth/fix".into()),
+            full_clone: false,
+        },
+        None,
+    );
+    req.git_token = Some("ghp_token_never_stored".into());
+    let task = fx.starts.start(req).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Ready, "{:?}", task.detail);
+    let states: Vec<StartStatus> = fx
+        .starts
+        .transitions(&task.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    assert!(states.contains(&StartStatus::RunningSetupScript));
+    let ws = task.workspace.clone().unwrap_or_default();
+    assert!(ws.starts_with(fx.home.join("workspaces")));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("setup-ran.txt")).unwrap_or_default(),
+        "ready\n"
+    );
+    assert!(
+        task.setup_output
+            .clone()
+            .unwrap_or_default()
+            .contains("setting up")
+    );
+    let branch = std::process::Command::new("git")
+        .args(["branch", "--show-current"])
+        .current_dir(&ws)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    assert_eq!(branch, "berth/fix");
+    let depth = std::process::Command::new("git")
+        .args(["rev-parse", "--is-shallow-repository"])
+        .current_dir(&ws)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    assert_eq!(depth, "true");
+    let hook = std::fs::read_to_string(ws.join(".git/hooks/pre-commit")).unwrap_or_default();
+    assert!(hook.contains(HOOK_MARKER));
+    let skills = fx
+        .starts
+        .transitions(&task.id)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|t| t.0 == StartStatus::SettingUpSkills)
+        .and_then(|t| t.1)
+        .unwrap_or_default();
+    assert!(skills.contains("agents"), "{skills}");
+    // The token is nowhere: not in .git/config, not in the database.
+    let config = std::fs::read_to_string(ws.join(".git/config")).unwrap_or_default();
+    assert!(!config.contains("ghp_token_never_stored") && !config.contains("extraHeader"));
+    let db = String::from_utf8_lossy(&std::fs::read(fx.home.join("berth.db")).unwrap_or_default())
+        .into_owned();
+    assert!(!db.contains("ghp_token_never_stored"));
+    // The hook runs on commit.
+    std::fs::write(ws.join("new.txt"), "x").unwrap_or_default();
+    git(&ws, &["add", "new.txt"]);
+    git(
+        &ws,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "agent change",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.parent().unwrap_or(Path::new("/")).join("hook.log"))
+            .unwrap_or_default(),
+        "checked\n"
+    );
+    let _ = fx
+        .sandboxes
+        .delete(task.sandbox_id.as_deref().unwrap_or_default())
+        .await;
+}
+
+#[tokio::test]
+async fn an_existing_pre_commit_hook_keeps_running() {
+    let fx = fixture(vec![]).await;
+    let ws = folder(&fx, "hooked");
+    git(&ws, &["init", "-q"]);
+    std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_default();
+    std::fs::write(
+        ws.join(".openhands/pre-commit.sh"),
+        "echo berth >> log.txt\n",
+    )
+    .unwrap_or_default();
+    std::fs::write(
+        ws.join(".git/hooks/pre-commit"),
+        "#!/bin/sh\necho original >> log.txt\n",
+    )
+    .unwrap_or_default();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        ws.join(".git/hooks/pre-commit"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap_or_default();
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder { path: ws.clone() },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Ready, "{:?}", task.detail);
+    assert!(
+        std::fs::read_to_string(ws.join(".git/hooks/pre-commit.local"))
+            .unwrap_or_default()
+            .contains("original")
+    );
+    // Starting again does not wrap Berth's hook in itself.
+    let again = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder { path: ws.clone() },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.status, StartStatus::Ready);
+    assert!(
+        std::fs::read_to_string(ws.join(".git/hooks/pre-commit.local"))
+            .unwrap_or_default()
+            .contains("original")
+    );
+    git(
+        &ws,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join("log.txt")).unwrap_or_default(),
+        "berth\noriginal\n"
+    );
+    for t in [task, again] {
+        let _ = fx
+            .sandboxes
+            .delete(t.sandbox_id.as_deref().unwrap_or_default())
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn failures_end_in_error_with_a_reason_to_act_on() {
+    let fx = fixture(vec![]).await;
+    // An unreachable repository.
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::GitUrl {
+                url: "file:///no/such/repo.git".into(),
+                branch: None,
+                new_branch: None,
+                full_clone: false,
+            },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Error);
+    assert!(
+        task.detail
+            .clone()
+            .unwrap_or_default()
+            .contains("could not clone file:///no/such/repo.git"),
+        "{:?}",
+        task.detail
+    );
+    // A missing folder.
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder {
+                path: "/no/such/folder".into(),
+            },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Error);
+    assert!(
+        task.detail
+            .clone()
+            .unwrap_or_default()
+            .contains("does not exist")
+    );
+    // A failing setup script, and one that hangs.
+    for (script, timeout, expect) in [
+        ("echo broken >&2; exit 3", 30, "failed with exit code 3"),
+        ("sleep 20", 1, "did not finish within 1 s"),
+    ] {
+        let ws = folder(&fx, &format!("setup-{timeout}"));
+        std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_default();
+        std::fs::write(ws.join(".openhands/setup.sh"), script).unwrap_or_default();
+        let mut req = request(&fx, Repository::LocalFolder { path: ws }, None);
+        req.setup_timeout = timeout;
+        let task = fx.starts.start(req).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(task.status, StartStatus::Error);
+        let detail = task.detail.clone().unwrap_or_default();
+        assert!(detail.contains(expect), "{detail}");
+        if timeout == 30 {
+            assert!(
+                detail.contains("broken"),
+                "the script's output is shown: {detail}"
+            );
+        }
+    }
+    // A failed start leaves no sandbox behind.
+    assert!(fx.sandboxes.list().await.unwrap_or_default().is_empty());
+    // No agent-server program.
+    let err = ProcessSandboxService::new(
+        Paths::at(&fx.home),
+        fx.store.clone(),
+        Some("/no/berth-agent-server".into()),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(err.contains("agent-server program was not found"), "{err}");
+    // A workspace that is not a folder.
+    let err = fx
+        .sandboxes
+        .create(&SandboxSpec {
+            workspace: "/no/such/dir".into(),
+        })
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("does not exist"), "{err}");
+}
+
+#[tokio::test]
+async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_one() {
+    let fx = fixture(vec![
+        Step::tool(
+            "terminal",
+            json!({"command": "echo started > started.txt && sleep 60"}),
+        ),
+        Step::tool("terminal", json!({"command": "cat started.txt"})),
+        Step::tool("finish", json!({"message": "continued in a new sandbox"})),
+    ])
+    .await;
+    let ws = folder(&fx, "crash");
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder { path: ws.clone() },
+            Some("long job"),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Ready);
+    let sandbox_id = task.sandbox_id.clone().unwrap_or_default();
+    for _ in 0..300 {
+        if ws.join("started.txt").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sandbox = fx
+        .sandboxes
+        .get(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(sandbox.pid.unwrap_or_default()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dead = fx
+        .sandboxes
+        .get(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dead.status, SandboxStatus::Missing);
+    assert!(
+        dead.error
+            .clone()
+            .unwrap_or_default()
+            .contains("agent-server process"),
+        "{:?}",
+        dead.error
+    );
+
+    let fresh = fx
+        .sandboxes
+        .create(&SandboxSpec {
+            workspace: ws.clone(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = AgentClient::new(
+        &fresh.agent_url,
+        fx.sandboxes
+            .session_key(&fresh.id)
+            .await
+            .unwrap_or_default(),
+    );
+    let conv = task.conversation_id.clone().unwrap_or_default();
+    let info = client
+        .conversation(&conv)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        info.execution_status,
+        ExecutionStatus::Error,
+        "the interrupted run is reported"
+    );
+    client
+        .send_message(&conv, "the sandbox was restarted, carry on", true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for(&client, &conv, ExecutionStatus::Finished).await;
+    let events = client.events(&conv).await.unwrap_or_default();
+    assert!(events.iter().any(|e| e.kind() == "AgentErrorEvent"));
+    let _ = fx.sandboxes.delete(&fresh.id).await;
+    let _ = fx.sandboxes.delete(&sandbox_id).await;
+}

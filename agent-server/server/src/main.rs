@@ -65,6 +65,36 @@ struct Cli {
 enum Command {
     /// Run one conversation in-process, print its events, exit with its outcome.
     Run(oneshot::RunArgs),
+    /// Exit 0 when a server answers /alive on this machine (a container health check).
+    Health {
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
+}
+
+/// One plain HTTP/1.0 request, so the health check needs no client library or curl.
+fn health(port: u16) -> i32 {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+    else {
+        return 1;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /alive HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return 1;
+    }
+    let mut head = [0u8; 16];
+    let n = stream.read(&mut head).unwrap_or(0);
+    if String::from_utf8_lossy(&head[..n]).contains(" 200") {
+        0
+    } else {
+        1
+    }
 }
 
 fn init_logging() {
@@ -89,9 +119,10 @@ fn init_logging() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::Run(args)) = cli.command {
-        let code = oneshot::run(args).await?;
-        std::process::exit(code);
+    match cli.command {
+        Some(Command::Run(args)) => std::process::exit(oneshot::run(args).await?),
+        Some(Command::Health { port }) => std::process::exit(health(port)),
+        None => {}
     }
     init_logging();
     let config = config::ServerConfig::from_env();

@@ -147,7 +147,13 @@ impl Drop for ScriptedLlm {
 impl ScriptedLlm {
     /// Starts the server on a free loopback port with this script.
     pub async fn start(script: Vec<Step>) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0", script).await
+    }
+
+    /// Starts the server on `addr` (e.g. `0.0.0.0:0`, so a container on this machine reaches it
+    /// through the Docker bridge).
+    pub async fn start_on(addr: &str, script: Vec<Step>) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Shared::default();
         shared.lock().script = script.into();
@@ -164,12 +170,21 @@ impl ScriptedLlm {
 
     /// Base URL for OpenAI-compatible clients (ends in `/v1`).
     pub fn openai_base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.loopback())
+    }
+
+    /// The address as reached from this machine (a wildcard bind is reached on loopback).
+    fn loopback(&self) -> std::net::SocketAddr {
+        let mut a = self.addr;
+        if a.ip().is_unspecified() {
+            a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        a
     }
 
     /// Base URL for Anthropic clients (the client appends `/v1/messages`).
     pub fn anthropic_base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.loopback())
     }
 
     pub fn push(&self, step: Step) {

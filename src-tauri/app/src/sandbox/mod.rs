@@ -2,6 +2,7 @@
 //! a local process (no isolation; the default without Docker) and, next, a Docker container.
 //! Every sandbox is recorded in the database so a restarted app finds it again.
 
+pub mod docker;
 pub mod logs;
 pub mod process;
 mod records;
@@ -91,6 +92,12 @@ pub struct SandboxSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
+    #[error(
+        "no Docker engine answers (tried: {0}). Start Docker (Docker Desktop, or `sudo systemctl start docker`), or use the process sandbox"
+    )]
+    NoEngine(String),
+    #[error("the sandbox image could not be built: {0}")]
+    ImageBuild(String),
     #[error(
         "the agent-server program was not found ({0}); reinstall Berth or set BERTH_AGENT_SERVER_BIN"
     )]

@@ -21,7 +21,7 @@ pub use repo::HOOK_MARKER;
 
 use crate::agent_client::AgentClient;
 use crate::paths::Paths;
-use crate::sandbox::{SandboxService, SandboxSpec, now};
+use crate::sandbox::{SandboxKind, SandboxService, SandboxSpec, now};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,6 +298,13 @@ impl StartTaskService {
         }
     }
 
+    /// Files Berth wrote in the workspace become the container user's, so the agent can change them.
+    fn hand_to_sandbox(&self, workspace: &std::path::Path) {
+        if self.sandboxes.kind() == SandboxKind::Docker {
+            crate::sandbox::docker::share_with_container(workspace);
+        }
+    }
+
     async fn steps(&self, task: &mut StartTask, req: &StartRequest) -> Result<(), Failed> {
         if req.llm.model.trim().is_empty() {
             return Err(Failed(
@@ -373,6 +380,7 @@ impl StartTaskService {
             )
             .await
             .map_err(Failed)?;
+            self.hand_to_sandbox(&workspace);
         }
 
         let sandbox_ws = sandbox.workspace.display().to_string();
@@ -423,6 +431,7 @@ impl StartTaskService {
         )?;
         if repo::install_pre_commit(&workspace).await.map_err(Failed)? {
             task.detail = Some("Installed .openhands/pre-commit.sh as the pre-commit hook".into());
+            self.hand_to_sandbox(&workspace);
         }
 
         let skills = berth_agent::skills::load_repo_skills(&workspace);
@@ -439,8 +448,12 @@ impl StartTaskService {
             StartStatus::StartingConversation,
             Some("Creating the conversation".into()),
         )?;
+        let mut llm = req.llm.clone();
+        if self.sandboxes.kind() == SandboxKind::Docker {
+            llm.base_url = llm.base_url.map(|u| reachable_from_container(&u));
+        }
         let mut body = json!({
-            "agent": {"kind": "Agent", "llm": req.llm, "tools": [{"name": "terminal"}, {"name": "file_editor"}, {"name": "task_tracker"}, {"name": "glob"}, {"name": "grep"}]},
+            "agent": {"kind": "Agent", "llm": llm, "tools": [{"name": "terminal"}, {"name": "file_editor"}, {"name": "task_tracker"}, {"name": "glob"}, {"name": "grep"}]},
             "workspace": {"working_dir": sandbox_ws},
             "confirmation_policy": req.confirmation_policy,
             "max_iterations": req.max_iterations,
@@ -460,5 +473,42 @@ impl StartTaskService {
             )),
         )?;
         Ok(())
+    }
+}
+
+/// An LLM server on the host's loopback (Ollama, LM Studio) as a container reaches it.
+pub fn reachable_from_container(url: &str) -> String {
+    for local in ["localhost", "127.0.0.1", "0.0.0.0", "[::1]"] {
+        for scheme in ["http://", "https://"] {
+            let prefix = format!("{scheme}{local}");
+            if let Some(rest) = url.strip_prefix(&prefix)
+                && (rest.is_empty() || rest.starts_with(':') || rest.starts_with('/'))
+            {
+                return format!("{scheme}host.docker.internal{rest}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reachable_from_container as r;
+
+    #[test]
+    fn local_llm_urls_point_at_the_host_from_a_container() {
+        assert_eq!(
+            r("http://localhost:11434/v1"),
+            "http://host.docker.internal:11434/v1"
+        );
+        assert_eq!(
+            r("http://127.0.0.1:1234/v1"),
+            "http://host.docker.internal:1234/v1"
+        );
+        assert_eq!(r("https://api.openai.com/v1"), "https://api.openai.com/v1");
+        assert_eq!(
+            r("http://localhost.example.com/v1"),
+            "http://localhost.example.com/v1"
+        );
     }
 }

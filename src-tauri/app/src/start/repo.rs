@@ -32,6 +32,8 @@ async fn git(
     timeout: Duration,
 ) -> Result<String, String> {
     let mut cmd = tokio::process::Command::new("git");
+    // The workspace may belong to the container's user: it is Berth's own checkout.
+    cmd.args(["-c", "safe.directory=*"]);
     if let Some(t) = token.filter(|t| !t.is_empty()) {
         cmd.arg("-c").arg(format!(
             "http.extraHeader=Authorization: Basic {}",

@@ -1,0 +1,761 @@
+//! The Docker sandbox: Berth's agent-server image in a container, through bollard (the
+//! maintained async Docker API client for Rust).
+//!
+//! Each container runs as a non-root user, publishes the agent-server port on 127.0.0.1 only,
+//! gets a fresh session key in its environment (read back from the engine, never stored by
+//! Berth), has `host.docker.internal` mapped to the host, drops every capability, and never sees
+//! the Docker socket. The workspace is bind-mounted at `/workspace/project` and the shared
+//! conversations folder at `/home/agent/conversations`, so a conversation outlives its container.
+//! Containers carry labels, so a restarted app finds them even without its database.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures::StreamExt;
+use tokio::sync::broadcast;
+
+use super::logs::LogRing;
+use super::{
+    Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
+    new_session_key, now,
+};
+use crate::paths::Paths;
+use crate::store::Store;
+
+pub const LABEL_SANDBOX: &str = "berth.sandbox";
+pub const LABEL_WORKSPACE: &str = "berth.workspace";
+pub const CONTAINER_WORKSPACE: &str = "/workspace/project";
+pub const CONTAINER_CONVERSATIONS: &str = "/home/agent/conversations";
+const DOCKERFILE: &str = include_str!("../../../../sandbox-images/Dockerfile");
+
+#[derive(Debug, Clone)]
+pub struct DockerOptions {
+    pub image: String,
+    /// CPUs per sandbox (fractions allowed); `None` = no limit.
+    pub cpus: Option<f64>,
+    pub memory_mb: Option<u64>,
+    /// Running sandboxes allowed; starting one more pauses the least recently used.
+    pub max_running: usize,
+    pub health_timeout: Duration,
+    /// The agent-server binary to put in an image built on demand.
+    pub agent_server_binary: Option<PathBuf>,
+    /// The image to build on; `None` = `berth-base:bookworm` when present, else Debian's slim image.
+    pub base_image: Option<String>,
+}
+
+impl Default for DockerOptions {
+    fn default() -> Self {
+        Self {
+            image: "berth-sandbox:latest".into(),
+            cpus: Some(2.0),
+            memory_mb: Some(4096),
+            max_running: 3,
+            health_timeout: Duration::from_secs(60),
+            agent_server_binary: None,
+            base_image: None,
+        }
+    }
+}
+
+pub struct DockerSandboxService {
+    docker: Docker,
+    paths: Paths,
+    records: SandboxRecords,
+    pub options: DockerOptions,
+    logs: Mutex<HashMap<String, LogRing>>,
+    progress: broadcast::Sender<String>,
+    http: reqwest::Client,
+    build_lock: tokio::sync::Mutex<()>,
+}
+
+/// Where a Docker engine may answer, in the order tried.
+fn candidate_sockets() -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(h) = std::env::var("DOCKER_HOST")
+        && !h.is_empty()
+    {
+        out.push(h);
+    }
+    out.push("unix:///var/run/docker.sock".into());
+    if let Some(home) = dirs::home_dir() {
+        out.push(format!("unix://{}/.docker/run/docker.sock", home.display()));
+        out.push(format!(
+            "unix://{}/.docker/desktop/docker.sock",
+            home.display()
+        ));
+    }
+    if let Ok(rt) = std::env::var("XDG_RUNTIME_DIR") {
+        out.push(format!("unix://{rt}/podman/podman.sock"));
+    }
+    out.push("unix:///run/podman/podman.sock".into());
+    out
+}
+
+/// The first Docker engine that answers, or what to do about it.
+pub async fn connect() -> Result<Docker, SandboxError> {
+    connect_to(candidate_sockets()).await
+}
+
+/// The first of these engine addresses (`unix://…`, `tcp://…`) that answers.
+pub async fn connect_to(candidates: Vec<String>) -> Result<Docker, SandboxError> {
+    let mut tried = Vec::new();
+    for addr in candidates {
+        let docker = if let Some(path) = addr.strip_prefix("unix://") {
+            if !Path::new(path).exists() {
+                tried.push(format!("{addr} (absent)"));
+                continue;
+            }
+            Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
+        } else {
+            Docker::connect_with_http(&addr, 120, bollard::API_DEFAULT_VERSION)
+        };
+        let Ok(docker) = docker else {
+            tried.push(format!("{addr} (unusable)"));
+            continue;
+        };
+        match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
+            Ok(Ok(_)) => {
+                let fallback = docker.clone();
+                return Ok(docker.negotiate_version().await.unwrap_or(fallback));
+            }
+            Ok(Err(e)) => tried.push(format!("{addr} ({e})")),
+            Err(_) => tried.push(format!("{addr} (no answer)")),
+        }
+    }
+    Err(SandboxError::NoEngine(tried.join("; ")))
+}
+
+fn docker_err(e: bollard::errors::Error) -> SandboxError {
+    SandboxError::Other(format!("Docker: {e}"))
+}
+
+fn not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// The uid:gid the container runs as: the user's own, so files the agent writes belong to them
+/// (1000:1000, the image's `agent`, when the app itself runs as root).
+fn container_user() -> String {
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    if uid == 0 {
+        "1000:1000".into()
+    } else {
+        format!("{uid}:{gid}")
+    }
+}
+
+/// As root (CI), the folders shared with the container must belong to its user.
+pub fn share_with_container(dir: &Path) {
+    if nix::unistd::getuid().is_root() {
+        let _ = std::process::Command::new("chown")
+            .args(["-R", "1000:1000"])
+            .arg(dir)
+            .status();
+    }
+}
+
+impl DockerSandboxService {
+    pub async fn new(
+        paths: Paths,
+        store: Store,
+        options: DockerOptions,
+    ) -> Result<Self, SandboxError> {
+        let docker = connect().await?;
+        let (progress, _) = broadcast::channel(1024);
+        Ok(Self {
+            docker,
+            paths,
+            records: SandboxRecords::new(store),
+            options,
+            logs: Mutex::new(HashMap::new()),
+            progress,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| SandboxError::Other(e.to_string()))?,
+            build_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Lines of image-build output, as they come.
+    pub fn build_progress(&self) -> broadcast::Receiver<String> {
+        self.progress.subscribe()
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Builds the sandbox image if the engine does not have it.
+    pub async fn ensure_image(&self) -> Result<(), SandboxError> {
+        let _guard = self.build_lock.lock().await;
+        if self.docker.inspect_image(&self.options.image).await.is_ok() {
+            return Ok(());
+        }
+        let binary = self
+            .options
+            .agent_server_binary
+            .clone()
+            .or_else(super::process::find_binary)
+            .ok_or_else(|| {
+                SandboxError::ServerBinaryMissing("needed to build the sandbox image".into())
+            })?;
+        let base = match &self.options.base_image {
+            Some(b) => b.clone(),
+            None if self
+                .docker
+                .inspect_image("berth-base:bookworm")
+                .await
+                .is_ok() =>
+            {
+                "berth-base:bookworm".into()
+            }
+            None => "debian:bookworm-slim".into(),
+        };
+        let _ = self
+            .progress
+            .send(format!("Building {} on {base}", self.options.image));
+        let context = build_context(&binary).map_err(|e| {
+            SandboxError::ImageBuild(format!("cannot prepare the build context: {e}"))
+        })?;
+        let args: HashMap<&str, &str> = HashMap::from([("BASE", base.as_str())]);
+        let opts = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(&self.options.image)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(&args)
+            .build();
+        let mut stream =
+            self.docker
+                .build_image(opts, None, Some(bollard::body_full(context.into())));
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                        return Err(SandboxError::ImageBuild(err));
+                    }
+                    if let Some(line) = info
+                        .stream
+                        .map(|s| s.trim_end().to_string())
+                        .filter(|s| !s.is_empty())
+                    {
+                        let _ = self.progress.send(line);
+                    }
+                }
+                Err(e) => return Err(SandboxError::ImageBuild(e.to_string())),
+            }
+        }
+        let _ = self.progress.send(format!("Built {}", self.options.image));
+        Ok(())
+    }
+
+    async fn container_port(&self, container: &str) -> Result<u16, SandboxError> {
+        let info = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(docker_err)?;
+        info.network_settings
+            .and_then(|n| n.ports)
+            .and_then(|p| p.get("8000/tcp").cloned().flatten())
+            .and_then(|b| {
+                b.into_iter()
+                    .find_map(|b| b.host_port.and_then(|p| p.parse().ok()))
+            })
+            .ok_or_else(|| {
+                SandboxError::Start("the container's agent-server port is not published".into())
+            })
+    }
+
+    async fn wait_healthy(&self, id: &str, container: &str, url: &str) -> Result<(), SandboxError> {
+        let started = Instant::now();
+        loop {
+            if self
+                .http
+                .get(format!("{url}/alive"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            let state = self
+                .docker
+                .inspect_container(container, None)
+                .await
+                .ok()
+                .and_then(|i| i.state);
+            if let Some(s) = state.filter(|s| {
+                matches!(
+                    s.status,
+                    Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::DEAD)
+                )
+            }) {
+                return Err(SandboxError::Start(format!(
+                    "the sandbox container stopped (exit code {}) before its agent-server answered:\n{}",
+                    s.exit_code.unwrap_or(-1),
+                    self.container_logs(container, 20).await
+                )));
+            }
+            if started.elapsed() > self.options.health_timeout {
+                return Err(SandboxError::Unhealthy {
+                    timeout: self.options.health_timeout,
+                    logs: self.logs(id).join("\n"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn container_logs(&self, container: &str, tail: usize) -> String {
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail.to_string())
+            .build();
+        let mut out = String::new();
+        let mut stream = self.docker.logs(container, Some(opts));
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&chunk.to_string());
+        }
+        out
+    }
+
+    /// Follows a container's output into a bounded ring.
+    fn follow_logs(&self, id: &str, container: &str) {
+        let ring = LogRing::default();
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), ring.clone());
+        let docker = self.docker.clone();
+        let container = container.to_string();
+        tokio::spawn(async move {
+            let opts = LogsOptionsBuilder::default()
+                .stdout(true)
+                .stderr(true)
+                .follow(true)
+                .build();
+            let mut stream = docker.logs(&container, Some(opts));
+            while let Some(Ok(chunk)) = stream.next().await {
+                for line in chunk.to_string().lines() {
+                    ring.push(line);
+                }
+            }
+        });
+    }
+
+    /// Pauses the least recently used running sandboxes until fewer than `max_running` run.
+    async fn make_room(&self) -> Result<(), SandboxError> {
+        let mut running: Vec<Sandbox> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|s| s.status == SandboxStatus::Running)
+            .collect();
+        running.sort_by(|a, b| a.last_used_at.cmp(&b.last_used_at));
+        while running.len() >= self.options.max_running.max(1) {
+            let oldest = running.remove(0);
+            tracing::info!(sandbox = %oldest.id, "pausing the least recently used sandbox to stay within the running limit");
+            self.pause(&oldest.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Pauses running sandboxes unused for longer than `idle`; returns their ids.
+    pub async fn pause_idle(&self, idle: Duration) -> Result<Vec<String>, SandboxError> {
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(idle).unwrap_or_default();
+        let cutoff = cutoff.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut paused = Vec::new();
+        for s in self.list().await? {
+            if s.status == SandboxStatus::Running && s.last_used_at <= cutoff {
+                self.pause(&s.id).await?;
+                paused.push(s.id);
+            }
+        }
+        Ok(paused)
+    }
+
+    /// Marks a sandbox as used now (for the running limit and idle pausing).
+    pub fn touch(&self, id: &str) -> Result<(), SandboxError> {
+        let s = self.record(id)?;
+        self.records.set_status(id, s.status, s.error.as_deref())?;
+        Ok(())
+    }
+
+    fn record(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        match self.records.get(id)? {
+            Some(s) if s.kind == SandboxKind::Docker => Ok(s),
+            _ => Err(SandboxError::NotFound(id.to_string())),
+        }
+    }
+
+    /// Containers carrying Berth's label that the database does not know (it was reset).
+    async fn adopt_labelled(&self) -> Result<(), SandboxError> {
+        let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![LABEL_SANDBOX])]);
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        for c in self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(docker_err)?
+        {
+            let labels = c.labels.unwrap_or_default();
+            let (Some(id), Some(cid)) = (labels.get(LABEL_SANDBOX), c.id) else {
+                continue;
+            };
+            if self.records.get(id)?.is_some() {
+                continue;
+            }
+            let host_ws = labels.get(LABEL_WORKSPACE).cloned().unwrap_or_default();
+            let port = self.container_port(&cid).await.unwrap_or(0);
+            let stamp = now();
+            self.records.put(&Sandbox {
+                id: id.clone(),
+                kind: SandboxKind::Docker,
+                status: SandboxStatus::Starting,
+                agent_url: format!("http://127.0.0.1:{port}"),
+                workspace: CONTAINER_WORKSPACE.into(),
+                host_workspace: host_ws.into(),
+                pid: None,
+                container_id: Some(cid),
+                created_at: stamp.clone(),
+                last_used_at: stamp,
+                error: None,
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn refresh(&self, mut s: Sandbox) -> Result<Sandbox, SandboxError> {
+        let Some(cid) = s.container_id.clone() else {
+            return Ok(s);
+        };
+        let status = match self.docker.inspect_container(&cid, None).await {
+            Err(e) if not_found(&e) => SandboxStatus::Missing,
+            Err(e) => return Err(docker_err(e)),
+            Ok(info) => match info.state.and_then(|st| st.status) {
+                Some(ContainerStateStatusEnum::RUNNING) => SandboxStatus::Running,
+                Some(ContainerStateStatusEnum::PAUSED) => SandboxStatus::Paused,
+                // A stopped container resumes with `docker start`.
+                Some(ContainerStateStatusEnum::EXITED)
+                | Some(ContainerStateStatusEnum::CREATED) => SandboxStatus::Paused,
+                Some(ContainerStateStatusEnum::DEAD) => SandboxStatus::Missing,
+                _ => s.status,
+            },
+        };
+        if status != s.status {
+            let why = (status == SandboxStatus::Missing).then_some("the sandbox container is gone");
+            self.records.set_status(&s.id, status, why)?;
+            s.status = status;
+            s.error = why.map(str::to_string).or(s.error);
+        }
+        Ok(s)
+    }
+}
+
+/// The image's build context: the Dockerfile, the agent-server binary and the built-in skills.
+fn build_context(binary: &Path) -> std::io::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    // Docker's tar reader refuses GNU sparse entries, which large binaries can turn into.
+    tar.sparse(false);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(DOCKERFILE.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "Dockerfile", DOCKERFILE.as_bytes())?;
+    tar.append_path_with_name(binary, "berth-agent-server")?;
+    match berth_agent::skills::builtin_skills_dir() {
+        Some(dir) => tar.append_dir_all("skills", dir)?,
+        None => {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            h.set_cksum();
+            tar.append_data(&mut h, "skills", std::io::empty())?;
+        }
+    }
+    tar.into_inner()
+}
+
+#[async_trait]
+impl SandboxService for DockerSandboxService {
+    fn kind(&self) -> SandboxKind {
+        SandboxKind::Docker
+    }
+
+    async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, SandboxError> {
+        if !spec.workspace.is_dir() {
+            return Err(SandboxError::Workspace(
+                spec.workspace.display().to_string(),
+            ));
+        }
+        self.ensure_image().await?;
+        self.make_room().await?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let key = new_session_key();
+        let conversations = self.paths.conversations();
+        std::fs::create_dir_all(&conversations).map_err(|e| {
+            SandboxError::Start(format!("cannot create {}: {e}", conversations.display()))
+        })?;
+        share_with_container(&conversations);
+        share_with_container(&spec.workspace);
+        let host_ws =
+            std::fs::canonicalize(&spec.workspace).unwrap_or_else(|_| spec.workspace.clone());
+        let labels = HashMap::from([
+            (LABEL_SANDBOX.to_string(), id.clone()),
+            (LABEL_WORKSPACE.to_string(), host_ws.display().to_string()),
+        ]);
+        let host_config = HostConfig {
+            port_bindings: Some(HashMap::from([(
+                "8000/tcp".to_string(),
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(String::new()),
+                }]),
+            )])),
+            binds: Some(vec![
+                format!("{}:{CONTAINER_WORKSPACE}", host_ws.display()),
+                format!("{}:{CONTAINER_CONVERSATIONS}", conversations.display()),
+            ]),
+            nano_cpus: self.options.cpus.map(|c| (c * 1e9) as i64),
+            memory: self.options.memory_mb.map(|m| (m * 1024 * 1024) as i64),
+            extra_hosts: Some(vec!["host.docker.internal:host-gateway".into()]),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            pids_limit: Some(4096),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(self.options.image.clone()),
+            env: Some(vec![
+                format!("SESSION_API_KEY={key}"),
+                format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
+            ]),
+            labels: Some(labels),
+            exposed_ports: Some(vec!["8000/tcp".into()]),
+            user: Some(container_user()),
+            working_dir: Some(CONTAINER_WORKSPACE.into()),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let name = format!("berth-{id}");
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+                body,
+            )
+            .await
+            .map_err(|e| {
+                SandboxError::Start(format!("Docker could not create the container: {e}"))
+            })?;
+        let cid = created.id;
+        let stamp = now();
+        let mut sandbox = Sandbox {
+            id: id.clone(),
+            kind: SandboxKind::Docker,
+            status: SandboxStatus::Starting,
+            agent_url: String::new(),
+            workspace: CONTAINER_WORKSPACE.into(),
+            host_workspace: host_ws,
+            pid: None,
+            container_id: Some(cid.clone()),
+            created_at: stamp.clone(),
+            last_used_at: stamp,
+            error: None,
+        };
+        self.records.put(&sandbox)?;
+        let started = async {
+            self.docker.start_container(&cid, None).await.map_err(|e| {
+                SandboxError::Start(format!("Docker could not start the container: {e}"))
+            })?;
+            self.follow_logs(&id, &cid);
+            let port = self.container_port(&cid).await?;
+            sandbox.agent_url = format!("http://127.0.0.1:{port}");
+            self.wait_healthy(&id, &cid, &sandbox.agent_url).await
+        };
+        if let Err(e) = started.await {
+            let _ = self
+                .docker
+                .remove_container(
+                    &cid,
+                    Some(
+                        RemoveContainerOptionsBuilder::default()
+                            .force(true)
+                            .v(true)
+                            .build(),
+                    ),
+                )
+                .await;
+            self.records
+                .set_status(&id, SandboxStatus::Error, Some(&e.to_string()))?;
+            return Err(e);
+        }
+        sandbox.status = SandboxStatus::Running;
+        self.records.put(&sandbox)?;
+        Ok(sandbox)
+    }
+
+    async fn get(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        let s = self.record(id)?;
+        self.refresh(s).await
+    }
+
+    async fn list(&self) -> Result<Vec<Sandbox>, SandboxError> {
+        self.adopt_labelled().await?;
+        let mut out = Vec::new();
+        for s in self.records.list(SandboxKind::Docker)? {
+            out.push(self.refresh(s).await?);
+        }
+        Ok(out)
+    }
+
+    async fn pause(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        let s = self.get(id).await?;
+        match s.status {
+            SandboxStatus::Paused => return Ok(s),
+            SandboxStatus::Running => {}
+            other => {
+                return Err(SandboxError::WrongState {
+                    id: id.into(),
+                    action: "paused",
+                    status: other.as_str(),
+                });
+            }
+        }
+        let cid = s.container_id.clone().unwrap_or_default();
+        self.docker
+            .pause_container(&cid)
+            .await
+            .map_err(docker_err)?;
+        self.records.set_status(id, SandboxStatus::Paused, None)?;
+        self.get(id).await
+    }
+
+    async fn resume(&self, id: &str) -> Result<Sandbox, SandboxError> {
+        let mut s = self.get(id).await?;
+        match s.status {
+            SandboxStatus::Running => return Ok(s),
+            SandboxStatus::Paused => {}
+            other => {
+                return Err(SandboxError::WrongState {
+                    id: id.into(),
+                    action: "resumed",
+                    status: other.as_str(),
+                });
+            }
+        }
+        self.make_room().await?;
+        let cid = s.container_id.clone().unwrap_or_default();
+        let state = self
+            .docker
+            .inspect_container(&cid, None)
+            .await
+            .map_err(docker_err)?
+            .state
+            .and_then(|st| st.status);
+        if state == Some(ContainerStateStatusEnum::PAUSED) {
+            self.docker
+                .unpause_container(&cid)
+                .await
+                .map_err(docker_err)?;
+        } else {
+            self.docker
+                .start_container(&cid, None)
+                .await
+                .map_err(docker_err)?;
+            self.follow_logs(id, &cid);
+        }
+        // A restarted container may have a new host port.
+        s.agent_url = format!("http://127.0.0.1:{}", self.container_port(&cid).await?);
+        s.status = SandboxStatus::Running;
+        s.last_used_at = now();
+        self.records.put(&s)?;
+        self.wait_healthy(id, &cid, &s.agent_url).await?;
+        Ok(s)
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), SandboxError> {
+        let s = self.record(id)?;
+        if let Some(cid) = &s.container_id {
+            let _ = self
+                .docker
+                .stop_container(
+                    cid,
+                    Some(StopContainerOptionsBuilder::default().t(2).build()),
+                )
+                .await;
+            match self
+                .docker
+                .remove_container(
+                    cid,
+                    Some(
+                        RemoveContainerOptionsBuilder::default()
+                            .force(true)
+                            .v(true)
+                            .build(),
+                    ),
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if not_found(&e) => {}
+                Err(e) => return Err(docker_err(e)),
+            }
+        }
+        self.records.delete(id)?;
+        let _ = std::fs::remove_dir_all(self.paths.sandbox_dir(id));
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        Ok(())
+    }
+
+    async fn session_key(&self, id: &str) -> Result<String, SandboxError> {
+        let s = self.record(id)?;
+        let cid = s.container_id.unwrap_or_default();
+        let info = self
+            .docker
+            .inspect_container(&cid, None)
+            .await
+            .map_err(docker_err)?;
+        info.config
+            .and_then(|c| c.env)
+            .into_iter()
+            .flatten()
+            .find_map(|e| e.strip_prefix("SESSION_API_KEY=").map(str::to_string))
+            .ok_or_else(|| SandboxError::Other("the sandbox container has no session key".into()))
+    }
+
+    fn logs(&self, id: &str) -> Vec<String> {
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map(LogRing::lines)
+            .unwrap_or_default()
+    }
+}

@@ -673,3 +673,44 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
     let _ = fx.sandboxes.delete(&fresh.id).await;
     let _ = fx.sandboxes.delete(&sandbox_id).await;
 }
+
+#[tokio::test]
+async fn a_port_range_in_use_is_a_clear_error_and_busy_ports_are_skipped() {
+    let fx = fixture(vec![]).await;
+    let ws = folder(&fx, "ports");
+    // Two adjacent ports; the first is taken.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let p = busy.local_addr().map(|a| a.port()).unwrap_or_default();
+    let mut service =
+        ProcessSandboxService::new(Paths::at(&fx.home), fx.store.clone(), Some(server_binary()))
+            .unwrap_or_else(|e| panic!("{e}"));
+    service.ports = Some(p..=p);
+    let err = service
+        .create(&SandboxSpec {
+            workspace: ws.clone(),
+        })
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains(&format!("every port from {p} to {p} is in use")),
+        "{err}"
+    );
+    // With a free port in the range, the busy one is skipped.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_default();
+    service.ports = Some(free..=free);
+    let s = service
+        .create(&SandboxSpec { workspace: ws })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.agent_url, format!("http://127.0.0.1:{free}"));
+    service
+        .delete(&s.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(busy);
+}

@@ -143,6 +143,28 @@ pub trait SandboxService: Send + Sync {
     fn logs(&self, id: &str) -> Vec<String>;
 }
 
+/// The sandbox service to use: Docker when an engine answers, else the process sandbox — with,
+/// in that case, the reason to tell the user (a process sandbox does not isolate the agent).
+pub async fn default_service(
+    paths: crate::paths::Paths,
+    store: crate::store::Store,
+    docker: docker::DockerOptions,
+) -> Result<(std::sync::Arc<dyn SandboxService>, Option<String>), SandboxError> {
+    match docker::DockerSandboxService::new(paths.clone(), store.clone(), docker).await {
+        Ok(d) => Ok((std::sync::Arc::new(d), None)),
+        Err(SandboxError::NoEngine(tried)) => {
+            let p = process::ProcessSandboxService::new(paths, store, None)?;
+            Ok((
+                std::sync::Arc::new(p),
+                Some(format!(
+                    "No Docker engine answers ({tried}), so agents run as local processes: they can read and change anything your user account can. Start Docker to run them in containers."
+                )),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// A fresh random session key: 32 bytes, URL-safe base64.
 pub fn new_session_key() -> String {
     use base64::Engine;

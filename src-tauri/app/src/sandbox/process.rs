@@ -35,6 +35,8 @@ pub struct ProcessSandboxService {
     logs: Mutex<HashMap<String, LogRing>>,
     http: reqwest::Client,
     pub health_timeout: Duration,
+    /// Ports the agent-servers may use (e.g. to match firewall rules); `None` = any free port.
+    pub ports: Option<std::ops::RangeInclusive<u16>>,
 }
 
 /// The agent-server program: `BERTH_AGENT_SERVER_BIN`, else beside the running executable.
@@ -47,11 +49,28 @@ pub fn find_binary() -> Option<PathBuf> {
     beside.is_file().then_some(beside)
 }
 
-fn free_port() -> Result<u16, SandboxError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| SandboxError::Start(format!("no free port on 127.0.0.1: {e}")))
+/// A port nothing listens on: any, or the first free one of `range` after `skip` tries.
+fn free_port(
+    range: Option<&std::ops::RangeInclusive<u16>>,
+    skip: usize,
+) -> Result<u16, SandboxError> {
+    match range {
+        None => std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| SandboxError::Start(format!("no free port on 127.0.0.1: {e}"))),
+        Some(r) => r
+            .clone()
+            .filter(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+            .nth(skip)
+            .ok_or_else(|| {
+                SandboxError::Start(format!(
+                    "every port from {} to {} is in use on 127.0.0.1; close what uses them or widen the sandbox port range",
+                    r.start(),
+                    r.end()
+                ))
+            }),
+    }
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -109,6 +128,7 @@ impl ProcessSandboxService {
                 .build()
                 .map_err(|e| SandboxError::Other(e.to_string()))?,
             health_timeout: Duration::from_secs(30),
+            ports: None,
         })
     }
 
@@ -130,8 +150,9 @@ impl ProcessSandboxService {
         id: &str,
         spec: &SandboxSpec,
         key: &str,
+        attempt: usize,
     ) -> Result<Sandbox, SandboxError> {
-        let port = free_port()?;
+        let port = free_port(self.ports.as_ref(), attempt)?;
         let dir = self.paths.sandbox_dir(id);
         let mut cmd = tokio::process::Command::new(&self.binary);
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -281,9 +302,9 @@ impl SandboxService for ProcessSandboxService {
         write_private(&self.key_path(&id), &key)
             .map_err(|e| SandboxError::Start(format!("cannot store the session key: {e}")))?;
         // A port taken between choosing it and binding it is retried once on another.
-        let result = match self.spawn(&id, spec, &key).await {
+        let result = match self.spawn(&id, spec, &key, 0).await {
             Err(SandboxError::Start(msg)) if msg.contains("cannot listen") => {
-                self.spawn(&id, spec, &key).await
+                self.spawn(&id, spec, &key, 1).await
             }
             other => other,
         };
@@ -327,6 +348,11 @@ impl SandboxService for ProcessSandboxService {
         if let Some(pid) = s.pid {
             killpg(Pid::from_raw(pid), Signal::SIGSTOP)
                 .map_err(|e| SandboxError::Other(format!("cannot pause: {e}")))?;
+            // The stop is asynchronous: report Paused once the process really is stopped.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while !is_stopped(pid) && is_agent_server(pid) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
         self.records.set_status(id, SandboxStatus::Paused, None)?;
         self.get(id).await

@@ -714,3 +714,23 @@ async fn a_port_range_in_use_is_a_clear_error_and_busy_ports_are_skipped() {
         .unwrap_or_else(|e| panic!("{e}"));
     drop(busy);
 }
+
+#[tokio::test]
+async fn without_a_docker_engine_the_process_sandbox_is_used_and_explained() {
+    let fx = fixture(vec![]).await;
+    let options = berth_app::sandbox::docker::DockerOptions {
+        engine_addresses: Some(vec!["unix:///no/such/docker.sock".into()]),
+        agent_server_binary: Some(server_binary()),
+        ..Default::default()
+    };
+    let (service, note) =
+        berth_app::sandbox::default_service(Paths::at(&fx.home), fx.store.clone(), options)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(service.kind(), berth_app::sandbox::SandboxKind::Process);
+    let note = note.unwrap_or_default();
+    assert!(
+        note.contains("local processes") && note.contains("Start Docker"),
+        "{note}"
+    );
+}

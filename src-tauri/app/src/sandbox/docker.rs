@@ -50,6 +50,8 @@ pub struct DockerOptions {
     pub agent_server_binary: Option<PathBuf>,
     /// The image to build on; `None` = `berth-base:bookworm` when present, else Debian's slim image.
     pub base_image: Option<String>,
+    /// Where to look for the engine (`unix://…`, `tcp://…`); `None` = the usual places.
+    pub engine_addresses: Option<Vec<String>>,
 }
 
 impl Default for DockerOptions {
@@ -62,6 +64,7 @@ impl Default for DockerOptions {
             health_timeout: Duration::from_secs(60),
             agent_server_binary: None,
             base_image: None,
+            engine_addresses: None,
         }
     }
 }
@@ -176,7 +179,13 @@ impl DockerSandboxService {
         store: Store,
         options: DockerOptions,
     ) -> Result<Self, SandboxError> {
-        let docker = connect().await?;
+        let docker = connect_to(
+            options
+                .engine_addresses
+                .clone()
+                .unwrap_or_else(candidate_sockets),
+        )
+        .await?;
         let (progress, _) = broadcast::channel(1024);
         Ok(Self {
             docker,

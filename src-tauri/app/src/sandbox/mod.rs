@@ -150,10 +150,11 @@ pub async fn default_service(
     store: crate::store::Store,
     docker: docker::DockerOptions,
 ) -> Result<(std::sync::Arc<dyn SandboxService>, Option<String>), SandboxError> {
+    let binary = docker.agent_server_binary.clone();
     match docker::DockerSandboxService::new(paths.clone(), store.clone(), docker).await {
         Ok(d) => Ok((std::sync::Arc::new(d), None)),
         Err(SandboxError::NoEngine(tried)) => {
-            let p = process::ProcessSandboxService::new(paths, store, None)?;
+            let p = process::ProcessSandboxService::new(paths, store, binary)?;
             Ok((
                 std::sync::Arc::new(p),
                 Some(format!(

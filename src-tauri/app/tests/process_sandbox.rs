@@ -670,8 +670,24 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
     wait_for(&client, &conv, ExecutionStatus::Finished).await;
     let events = client.events(&conv).await.unwrap_or_default();
     assert!(events.iter().any(|e| e.kind() == "AgentErrorEvent"));
+    // An app starting again finds the live sandbox and cleans up the dead one.
+    let restarted =
+        ProcessSandboxService::new(Paths::at(&fx.home), fx.store.clone(), Some(server_binary()))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        restarted.prune_missing().await.unwrap_or_default(),
+        std::slice::from_ref(&sandbox_id)
+    );
+    let left: Vec<String> = restarted
+        .list()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, std::slice::from_ref(&fresh.id));
+    assert!(!fx.home.join("sandboxes").join(&sandbox_id).exists());
     let _ = fx.sandboxes.delete(&fresh.id).await;
-    let _ = fx.sandboxes.delete(&sandbox_id).await;
 }
 
 #[tokio::test]

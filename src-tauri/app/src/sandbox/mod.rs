@@ -141,6 +141,19 @@ pub trait SandboxService: Send + Sync {
     async fn session_key(&self, id: &str) -> Result<String, SandboxError>;
     /// Its recent log lines (bounded).
     fn logs(&self, id: &str) -> Vec<String>;
+
+    /// Removes the sandboxes whose process or container is gone (what an app does when it
+    /// starts); their conversations stay, they live outside any sandbox. Returns the ids removed.
+    async fn prune_missing(&self) -> Result<Vec<String>, SandboxError> {
+        let mut removed = Vec::new();
+        for s in self.list().await? {
+            if s.status == SandboxStatus::Missing {
+                self.delete(&s.id).await?;
+                removed.push(s.id);
+            }
+        }
+        Ok(removed)
+    }
 }
 
 /// The sandbox service to use: Docker when an engine answers, else the process sandbox — with,

@@ -3,7 +3,9 @@
 //! running limit, idle pausing, delete, and clear errors. Set BERTH_SKIP_DOCKER_TESTS=1 on a
 //! machine without Docker.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use berth_app::start::{HOOK_MARKER, Repository, StartRequest, StartStatus, Start
 use berth_app::store::Store;
 use berth_protocol::{ExecutionStatus, LlmConfig};
 use berth_scripted_llm::{ScriptedLlm, Step};
+use common::{git, server_binary, wait_for};
 use serde_json::json;
 
 const IMAGE: &str = "berth-sandbox:test";
@@ -25,21 +28,6 @@ fn skip() -> bool {
         eprintln!("BERTH_SKIP_DOCKER_TESTS=1: Docker sandbox tests skipped");
     }
     skip
-}
-
-fn server_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let bin = target.join("debug/berth-agent-server");
-    if !bin.is_file() {
-        let ok = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-agent-server"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "could not build berth-agent-server");
-    }
-    bin
 }
 
 struct Fx {
@@ -107,33 +95,6 @@ fn folder(fx: &Fx, name: &str) -> PathBuf {
     let p = fx.tmp.path().join(name);
     std::fs::create_dir_all(&p).unwrap_or_default();
     p
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-async fn wait_for(client: &AgentClient, id: &str, want: ExecutionStatus) {
-    for _ in 0..500 {
-        if client
-            .conversation(id)
-            .await
-            .is_ok_and(|c| c.execution_status == want)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
-    panic!("conversation {id} never reached {want:?}");
 }
 
 async fn container_exists(fx: &Fx, id: &str) -> bool {

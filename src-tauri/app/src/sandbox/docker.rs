@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HostConfig, PortBinding};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use tokio::sync::broadcast;
@@ -35,7 +35,9 @@ pub const LABEL_SANDBOX: &str = "berth.sandbox";
 pub const LABEL_WORKSPACE: &str = "berth.workspace";
 pub const CONTAINER_WORKSPACE: &str = "/workspace/project";
 pub const CONTAINER_CONVERSATIONS: &str = "/home/agent/conversations";
-const DOCKERFILE: &str = include_str!("../../../../sandbox-images/Dockerfile");
+
+use super::engine::candidate_sockets;
+pub use super::engine::{connect, connect_to};
 
 #[derive(Debug, Clone)]
 pub struct DockerOptions {
@@ -70,71 +72,14 @@ impl Default for DockerOptions {
 }
 
 pub struct DockerSandboxService {
-    docker: Docker,
+    pub(super) docker: Docker,
     paths: Paths,
     records: SandboxRecords,
     pub options: DockerOptions,
     logs: Mutex<HashMap<String, LogRing>>,
-    progress: broadcast::Sender<String>,
+    pub(super) progress: broadcast::Sender<String>,
     http: reqwest::Client,
-    build_lock: tokio::sync::Mutex<()>,
-}
-
-/// Where a Docker engine may answer, in the order tried.
-fn candidate_sockets() -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(h) = std::env::var("DOCKER_HOST")
-        && !h.is_empty()
-    {
-        out.push(h);
-    }
-    out.push("unix:///var/run/docker.sock".into());
-    if let Some(home) = dirs::home_dir() {
-        out.push(format!("unix://{}/.docker/run/docker.sock", home.display()));
-        out.push(format!(
-            "unix://{}/.docker/desktop/docker.sock",
-            home.display()
-        ));
-    }
-    if let Ok(rt) = std::env::var("XDG_RUNTIME_DIR") {
-        out.push(format!("unix://{rt}/podman/podman.sock"));
-    }
-    out.push("unix:///run/podman/podman.sock".into());
-    out
-}
-
-/// The first Docker engine that answers, or what to do about it.
-pub async fn connect() -> Result<Docker, SandboxError> {
-    connect_to(candidate_sockets()).await
-}
-
-/// The first of these engine addresses (`unix://…`, `tcp://…`) that answers.
-pub async fn connect_to(candidates: Vec<String>) -> Result<Docker, SandboxError> {
-    let mut tried = Vec::new();
-    for addr in candidates {
-        let docker = if let Some(path) = addr.strip_prefix("unix://") {
-            if !Path::new(path).exists() {
-                tried.push(format!("{addr} (absent)"));
-                continue;
-            }
-            Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
-        } else {
-            Docker::connect_with_http(&addr, 120, bollard::API_DEFAULT_VERSION)
-        };
-        let Ok(docker) = docker else {
-            tried.push(format!("{addr} (unusable)"));
-            continue;
-        };
-        match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
-            Ok(Ok(_)) => {
-                let fallback = docker.clone();
-                return Ok(docker.negotiate_version().await.unwrap_or(fallback));
-            }
-            Ok(Err(e)) => tried.push(format!("{addr} ({e})")),
-            Err(_) => tried.push(format!("{addr} (no answer)")),
-        }
-    }
-    Err(SandboxError::NoEngine(tried.join("; ")))
+    pub(super) build_lock: tokio::sync::Mutex<()>,
 }
 
 fn docker_err(e: bollard::errors::Error) -> SandboxError {
@@ -209,70 +154,6 @@ impl DockerSandboxService {
 
     pub fn docker(&self) -> &Docker {
         &self.docker
-    }
-
-    /// Builds the sandbox image if the engine does not have it.
-    pub async fn ensure_image(&self) -> Result<(), SandboxError> {
-        let _guard = self.build_lock.lock().await;
-        if self.docker.inspect_image(&self.options.image).await.is_ok() {
-            return Ok(());
-        }
-        let binary = self
-            .options
-            .agent_server_binary
-            .clone()
-            .or_else(super::process::find_binary)
-            .ok_or_else(|| {
-                SandboxError::ServerBinaryMissing("needed to build the sandbox image".into())
-            })?;
-        let base = match &self.options.base_image {
-            Some(b) => b.clone(),
-            None if self
-                .docker
-                .inspect_image("berth-base:bookworm")
-                .await
-                .is_ok() =>
-            {
-                "berth-base:bookworm".into()
-            }
-            None => "debian:bookworm-slim".into(),
-        };
-        let _ = self
-            .progress
-            .send(format!("Building {} on {base}", self.options.image));
-        let context = build_context(&binary).map_err(|e| {
-            SandboxError::ImageBuild(format!("cannot prepare the build context: {e}"))
-        })?;
-        let args: HashMap<&str, &str> = HashMap::from([("BASE", base.as_str())]);
-        let opts = BuildImageOptionsBuilder::default()
-            .dockerfile("Dockerfile")
-            .t(&self.options.image)
-            .rm(true)
-            .forcerm(true)
-            .buildargs(&args)
-            .build();
-        let mut stream =
-            self.docker
-                .build_image(opts, None, Some(bollard::body_full(context.into())));
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(info) => {
-                    if let Some(err) = info.error_detail.and_then(|d| d.message) {
-                        return Err(SandboxError::ImageBuild(err));
-                    }
-                    if let Some(line) = info
-                        .stream
-                        .map(|s| s.trim_end().to_string())
-                        .filter(|s| !s.is_empty())
-                    {
-                        let _ = self.progress.send(line);
-                    }
-                }
-                Err(e) => return Err(SandboxError::ImageBuild(e.to_string())),
-            }
-        }
-        let _ = self.progress.send(format!("Built {}", self.options.image));
-        Ok(())
     }
 
     async fn container_port(&self, container: &str) -> Result<u16, SandboxError> {
@@ -481,31 +362,6 @@ impl DockerSandboxService {
         }
         Ok(s)
     }
-}
-
-/// The image's build context: the Dockerfile, the agent-server binary and the built-in skills.
-fn build_context(binary: &Path) -> std::io::Result<Vec<u8>> {
-    let mut tar = tar::Builder::new(Vec::new());
-    // Docker's tar reader refuses GNU sparse entries, which large binaries can turn into.
-    tar.sparse(false);
-    let mut header = tar::Header::new_gnu();
-    header.set_size(DOCKERFILE.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    tar.append_data(&mut header, "Dockerfile", DOCKERFILE.as_bytes())?;
-    tar.append_path_with_name(binary, "berth-agent-server")?;
-    match berth_agent::skills::builtin_skills_dir() {
-        Some(dir) => tar.append_dir_all("skills", dir)?,
-        None => {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_mode(0o755);
-            h.set_size(0);
-            h.set_cksum();
-            tar.append_data(&mut h, "skills", std::io::empty())?;
-        }
-    }
-    tar.into_inner()
 }
 
 #[async_trait]

@@ -3,6 +3,8 @@
 //! Every sandbox is recorded in the database so a restarted app finds it again.
 
 pub mod docker;
+mod engine;
+mod image;
 pub mod logs;
 pub mod process;
 mod records;

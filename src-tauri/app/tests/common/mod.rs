@@ -1,0 +1,52 @@
+//! Helpers shared by the sandbox tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use berth_app::agent_client::AgentClient;
+use berth_protocol::ExecutionStatus;
+
+/// The agent-server binary built for this workspace (`cargo nextest run --workspace` builds it;
+/// alone, it is built here).
+pub fn server_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let bin = target.join("debug/berth-agent-server");
+    if !bin.is_file() {
+        let ok = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "berth-agent-server"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "could not build berth-agent-server");
+    }
+    bin
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub async fn wait_for(client: &AgentClient, id: &str, want: ExecutionStatus) {
+    for _ in 0..500 {
+        if client
+            .conversation(id)
+            .await
+            .is_ok_and(|c| c.execution_status == want)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    panic!("conversation {id} never reached {want:?}");
+}

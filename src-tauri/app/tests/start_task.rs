@@ -1,0 +1,381 @@
+//! The start task on process sandboxes: git URLs, setup scripts, hooks, and failures that end
+//! in ERROR with a reason the user can act on.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_app::paths::Paths;
+use berth_app::sandbox::process::ProcessSandboxService;
+use berth_app::sandbox::{SandboxService, SandboxSpec};
+use berth_app::start::{HOOK_MARKER, Repository, StartRequest, StartStatus, StartTaskService};
+use berth_app::store::Store;
+use berth_protocol::LlmConfig;
+use berth_scripted_llm::{ScriptedLlm, Step};
+use common::{git, server_binary};
+
+struct Fx {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    store: Store,
+    sandboxes: Arc<ProcessSandboxService>,
+    starts: StartTaskService,
+    llm: ScriptedLlm,
+}
+
+async fn fixture(script: Vec<Step>) -> Fx {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tmp.path().join("berth-home");
+    let paths = Paths::at(&home);
+    let store = Store::open(&paths.database()).unwrap_or_else(|e| panic!("{e}"));
+    let sandboxes = Arc::new(
+        ProcessSandboxService::new(paths.clone(), store.clone(), Some(server_binary()))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let starts = StartTaskService::new(store.clone(), paths, sandboxes.clone());
+    let llm = ScriptedLlm::start(script)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Fx {
+        _tmp: tmp,
+        home,
+        store,
+        sandboxes,
+        starts,
+        llm,
+    }
+}
+
+fn llm(fx: &Fx) -> LlmConfig {
+    let mut c = LlmConfig::new("openai/scripted");
+    c.base_url = Some(fx.llm.openai_base_url());
+    c.api_key = Some("sk-app-test".into());
+    c.num_retries = 0;
+    c
+}
+
+fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest {
+    StartRequest {
+        repository,
+        task: task.map(str::to_string),
+        llm: llm(fx),
+        confirmation_policy: Default::default(),
+        max_iterations: 50,
+        setup_timeout: 30,
+        git_token: None,
+    }
+}
+
+fn folder(fx: &Fx, name: &str) -> PathBuf {
+    let p = fx.home.parent().unwrap_or(Path::new("/")).join(name);
+    std::fs::create_dir_all(&p).unwrap_or_default();
+    p
+}
+
+#[tokio::test]
+async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_is_installed() {
+    let fx = fixture(vec![]).await;
+    let src = folder(&fx, "src-repo");
+    git(&src, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(src.join(".openhands")).unwrap_or_default();
+    std::fs::write(
+        src.join(".openhands/setup.sh"),
+        "echo setting up\necho ready > setup-ran.txt\n",
+    )
+    .unwrap_or_default();
+    std::fs::write(
+        src.join(".openhands/pre-commit.sh"),
+        "echo checked >> ../hook.log\n",
+    )
+    .unwrap_or_default();
+    std::fs::write(src.join("AGENTS.md"), "Run make test.").unwrap_or_default();
+    git(&src, &["add", "."]);
+    git(
+        &src,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "init",
+        ],
+    );
+    let bare = fx
+        .home
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .join("remote.git");
+    git(
+        fx.home.parent().unwrap_or(Path::new("/")),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &src.display().to_string(),
+            &bare.display().to_string(),
+        ],
+    );
+    let url = format!("file://{}", bare.display());
+    let mut req = request(
+        &fx,
+        Repository::GitUrl {
+            url: url.clone(),
+            branch: Some("main".into()),
+            new_branch: Some("berth/fix".into()),
+            full_clone: false,
+        },
+        None,
+    );
+    req.git_token = Some("ghp_token_never_stored".into());
+    let task = fx.starts.start(req).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Ready, "{:?}", task.detail);
+    let states: Vec<StartStatus> = fx
+        .starts
+        .transitions(&task.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    assert!(states.contains(&StartStatus::RunningSetupScript));
+    let ws = task.workspace.clone().unwrap_or_default();
+    assert!(ws.starts_with(fx.home.join("workspaces")));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("setup-ran.txt")).unwrap_or_default(),
+        "ready\n"
+    );
+    assert!(
+        task.setup_output
+            .clone()
+            .unwrap_or_default()
+            .contains("setting up")
+    );
+    let branch = std::process::Command::new("git")
+        .args(["branch", "--show-current"])
+        .current_dir(&ws)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    assert_eq!(branch, "berth/fix");
+    let depth = std::process::Command::new("git")
+        .args(["rev-parse", "--is-shallow-repository"])
+        .current_dir(&ws)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    assert_eq!(depth, "true");
+    let hook = std::fs::read_to_string(ws.join(".git/hooks/pre-commit")).unwrap_or_default();
+    assert!(hook.contains(HOOK_MARKER));
+    let skills = fx
+        .starts
+        .transitions(&task.id)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|t| t.0 == StartStatus::SettingUpSkills)
+        .and_then(|t| t.1)
+        .unwrap_or_default();
+    assert!(skills.contains("agents"), "{skills}");
+    // The token is nowhere: not in .git/config, not in the database.
+    let config = std::fs::read_to_string(ws.join(".git/config")).unwrap_or_default();
+    assert!(!config.contains("ghp_token_never_stored") && !config.contains("extraHeader"));
+    let db = String::from_utf8_lossy(&std::fs::read(fx.home.join("berth.db")).unwrap_or_default())
+        .into_owned();
+    assert!(!db.contains("ghp_token_never_stored"));
+    // The hook runs on commit.
+    std::fs::write(ws.join("new.txt"), "x").unwrap_or_default();
+    git(&ws, &["add", "new.txt"]);
+    git(
+        &ws,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            "agent change",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.parent().unwrap_or(Path::new("/")).join("hook.log"))
+            .unwrap_or_default(),
+        "checked\n"
+    );
+    let _ = fx
+        .sandboxes
+        .delete(task.sandbox_id.as_deref().unwrap_or_default())
+        .await;
+}
+
+#[tokio::test]
+async fn an_existing_pre_commit_hook_keeps_running() {
+    let fx = fixture(vec![]).await;
+    let ws = folder(&fx, "hooked");
+    git(&ws, &["init", "-q"]);
+    std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_default();
+    std::fs::write(
+        ws.join(".openhands/pre-commit.sh"),
+        "echo berth >> log.txt\n",
+    )
+    .unwrap_or_default();
+    std::fs::write(
+        ws.join(".git/hooks/pre-commit"),
+        "#!/bin/sh\necho original >> log.txt\n",
+    )
+    .unwrap_or_default();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        ws.join(".git/hooks/pre-commit"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap_or_default();
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder { path: ws.clone() },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Ready, "{:?}", task.detail);
+    assert!(
+        std::fs::read_to_string(ws.join(".git/hooks/pre-commit.local"))
+            .unwrap_or_default()
+            .contains("original")
+    );
+    // Starting again does not wrap Berth's hook in itself.
+    let again = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder { path: ws.clone() },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.status, StartStatus::Ready);
+    assert!(
+        std::fs::read_to_string(ws.join(".git/hooks/pre-commit.local"))
+            .unwrap_or_default()
+            .contains("original")
+    );
+    git(
+        &ws,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join("log.txt")).unwrap_or_default(),
+        "berth\noriginal\n"
+    );
+    for t in [task, again] {
+        let _ = fx
+            .sandboxes
+            .delete(t.sandbox_id.as_deref().unwrap_or_default())
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn failures_end_in_error_with_a_reason_to_act_on() {
+    let fx = fixture(vec![]).await;
+    // An unreachable repository.
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::GitUrl {
+                url: "file:///no/such/repo.git".into(),
+                branch: None,
+                new_branch: None,
+                full_clone: false,
+            },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Error);
+    assert!(
+        task.detail
+            .clone()
+            .unwrap_or_default()
+            .contains("could not clone file:///no/such/repo.git"),
+        "{:?}",
+        task.detail
+    );
+    // A missing folder.
+    let task = fx
+        .starts
+        .start(request(
+            &fx,
+            Repository::LocalFolder {
+                path: "/no/such/folder".into(),
+            },
+            None,
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(task.status, StartStatus::Error);
+    assert!(
+        task.detail
+            .clone()
+            .unwrap_or_default()
+            .contains("does not exist")
+    );
+    // A failing setup script, and one that hangs.
+    for (script, timeout, expect) in [
+        ("echo broken >&2; exit 3", 30, "failed with exit code 3"),
+        ("sleep 20", 1, "did not finish within 1 s"),
+    ] {
+        let ws = folder(&fx, &format!("setup-{timeout}"));
+        std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_default();
+        std::fs::write(ws.join(".openhands/setup.sh"), script).unwrap_or_default();
+        let mut req = request(&fx, Repository::LocalFolder { path: ws }, None);
+        req.setup_timeout = timeout;
+        let task = fx.starts.start(req).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(task.status, StartStatus::Error);
+        let detail = task.detail.clone().unwrap_or_default();
+        assert!(detail.contains(expect), "{detail}");
+        if timeout == 30 {
+            assert!(
+                detail.contains("broken"),
+                "the script's output is shown: {detail}"
+            );
+        }
+    }
+    // A failed start leaves no sandbox behind.
+    assert!(fx.sandboxes.list().await.unwrap_or_default().is_empty());
+    // No agent-server program.
+    let err = ProcessSandboxService::new(
+        Paths::at(&fx.home),
+        fx.store.clone(),
+        Some("/no/berth-agent-server".into()),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(err.contains("agent-server program was not found"), "{err}");
+    // A workspace that is not a folder.
+    let err = fx
+        .sandboxes
+        .create(&SandboxSpec {
+            workspace: "/no/such/dir".into(),
+        })
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("does not exist"), "{err}");
+}

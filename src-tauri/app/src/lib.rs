@@ -5,9 +5,13 @@
 //! - [`start`]: the observable task that turns "start a conversation on this repo" into a
 //!   running conversation;
 //! - [`agent_client`]: the app's HTTP client for an agent-server;
+//! - [`mirror`] and [`bridge`]: every conversation's events in the app's own database, kept in
+//!   step with the agent-server's socket, searchable;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
 
 pub mod agent_client;
+pub mod bridge;
+pub mod mirror;
 pub mod paths;
 pub mod sandbox;
 pub mod start;

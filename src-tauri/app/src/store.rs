@@ -54,6 +54,31 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT,
         at TEXT NOT NULL
     );",
+    // 2: conversations and the event mirror, with full-text search over what users look for
+    // (messages, commands, outputs, errors). The FTS table is contentless: its rowid is the
+    // event's `seq`, the text lives only in the index.
+    "CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT,
+        workspace TEXT,
+        sandbox_id TEXT,
+        status TEXT,
+        model TEXT,
+        tags TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX events_by_conversation ON events(conversation_id, seq);
+    CREATE VIRTUAL TABLE events_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61');",
 ];
 
 /// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex

@@ -1,0 +1,152 @@
+//! The event bridge: for each live conversation, follow the agent-server's event socket, store
+//! each event in the mirror exactly once (by id), and publish it to the app's subscribers. After
+//! a disconnect or an app restart it reconnects and catches up from the agent-server's log, so
+//! the mirror has no gaps and no duplicates: the socket is subscribed first, then the REST log is
+//! read, and whatever arrives twice is stored once.
+
+use std::time::Duration;
+
+use berth_protocol::Event;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+use crate::agent_client::{AgentClient, ClientError};
+use crate::mirror::EventMirror;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// (conversation id, event) as the UI layer receives them.
+pub type Update = (String, Event);
+
+#[derive(Clone)]
+pub struct EventBridge {
+    mirror: EventMirror,
+    updates: broadcast::Sender<Update>,
+}
+
+/// Stops following when dropped.
+pub struct Following(JoinHandle<()>);
+
+impl Following {
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl EventBridge {
+    pub fn new(mirror: EventMirror) -> Self {
+        let (updates, _) = broadcast::channel(4096);
+        Self { mirror, updates }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
+    }
+
+    pub fn mirror(&self) -> &EventMirror {
+        &self.mirror
+    }
+
+    /// Stores the events of the agent-server's log that the mirror lacks. Returns how many.
+    pub async fn catch_up(
+        &self,
+        client: &AgentClient,
+        conversation_id: &str,
+    ) -> Result<usize, BridgeError> {
+        let mut added = 0;
+        for e in client.events(conversation_id).await? {
+            if self.mirror.insert(conversation_id, &e)? {
+                added += 1;
+                let _ = self.updates.send((conversation_id.to_string(), e));
+            }
+        }
+        Ok(added)
+    }
+
+    /// Follows a conversation until it is deleted, the key stops working, or the handle drops.
+    pub fn follow(&self, conversation_id: &str, agent_url: &str, key: &str) -> Following {
+        let bridge = self.clone();
+        let (id, url, key) = (
+            conversation_id.to_string(),
+            agent_url.to_string(),
+            key.to_string(),
+        );
+        Following(tokio::spawn(
+            async move { bridge.run(&id, &url, &key).await },
+        ))
+    }
+
+    async fn run(&self, id: &str, url: &str, key: &str) {
+        let client = AgentClient::new(url, key);
+        let ws_url = format!("{}/sockets/events/{id}", url.replacen("http", "ws", 1));
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self.session(&client, id, &ws_url, key).await {
+                Ok(Some(code)) => {
+                    tracing::info!(conversation = %id, code, "the agent-server closed the event socket for good");
+                    return;
+                }
+                Ok(None) => delay = Duration::from_millis(200),
+                Err(e) => {
+                    tracing::debug!(conversation = %id, error = %e, "event socket lost; reconnecting")
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// One socket session. `Ok(Some(code))` for a close that must not be retried (4001, 4004).
+    async fn session(
+        &self,
+        client: &AgentClient,
+        id: &str,
+        ws_url: &str,
+        key: &str,
+    ) -> Result<Option<u16>, String> {
+        let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let auth = serde_json::json!({"type": "auth", "session_api_key": key}).to_string();
+        socket
+            .send(Ws::Text(auth.into()))
+            .await
+            .map_err(|e| e.to_string())?;
+        // Subscribed: now the log, so nothing between the two is missed.
+        self.catch_up(client, id).await.map_err(|e| e.to_string())?;
+        while let Some(frame) = socket.next().await {
+            match frame.map_err(|e| e.to_string())? {
+                Ws::Text(text) => {
+                    let Ok(event) = serde_json::from_str::<Event>(&text) else {
+                        continue;
+                    };
+                    let new = self.mirror.insert(id, &event).map_err(|e| e.to_string())?;
+                    if new || !crate::mirror::is_persistent(&event) {
+                        let _ = self.updates.send((id.to_string(), event));
+                    }
+                }
+                Ws::Close(frame) => {
+                    let code = frame.map(|f| u16::from(f.code));
+                    return Ok(code.filter(|c| *c == 4001 || *c == 4004));
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,207 @@
+//! The event mirror: every event of every conversation the app knows, in its own database, so a
+//! conversation stays readable (and searchable) when its sandbox is gone. Events are stored once
+//! by id, whatever path they arrive by; state snapshots and token deltas are not stored.
+
+use berth_protocol::{Event, EventBody, Observation, content_text};
+use rusqlite::{OptionalExtension, params};
+
+use crate::sandbox::now;
+use crate::store::{Store, StoreError};
+
+/// A search hit: where, and a snippet around the match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub conversation_id: String,
+    pub event_id: String,
+    pub snippet: String,
+}
+
+#[derive(Clone)]
+pub struct EventMirror {
+    store: Store,
+}
+
+/// Whether an event belongs in the log (snapshots and token deltas are transient).
+pub fn is_persistent(e: &Event) -> bool {
+    !matches!(&e.body, EventBody::StreamingDeltaEvent { .. })
+        && !matches!(&e.body, EventBody::ConversationStateUpdateEvent { key, .. } if key == "full_state")
+        && !matches!(&e.body, EventBody::ServerErrorEvent { .. })
+}
+
+/// The words a user may search an event by.
+fn searchable_text(e: &Event) -> String {
+    match &e.body {
+        EventBody::MessageEvent { llm_message, .. } => llm_message.text(),
+        EventBody::ActionEvent {
+            thought,
+            summary,
+            tool_call,
+            ..
+        } => {
+            let t: Vec<&str> = thought.iter().map(|t| t.text.as_str()).collect();
+            format!(
+                "{} {} {}",
+                t.join(" "),
+                summary.clone().unwrap_or_default(),
+                tool_call.arguments
+            )
+        }
+        EventBody::ObservationEvent { observation, .. } => match observation {
+            Observation::TerminalObservation(o) => format!(
+                "{} {}",
+                o.command.clone().unwrap_or_default(),
+                content_text(&o.content)
+            ),
+            other => content_text(&other.content_and_error().0),
+        },
+        EventBody::AgentErrorEvent { error, .. } => error.clone(),
+        EventBody::ConversationErrorEvent { code, detail, .. } => format!("{code} {detail}"),
+        EventBody::UserRejectObservation {
+            rejection_reason, ..
+        } => rejection_reason.clone(),
+        EventBody::Condensation { summary, .. } => summary.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+impl EventMirror {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Records a conversation (idempotent).
+    pub fn ensure_conversation(
+        &self,
+        id: &str,
+        workspace: Option<&str>,
+        sandbox_id: Option<&str>,
+        model: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let stamp = now();
+        self.store.lock().execute(
+            "INSERT INTO conversations (id, workspace, sandbox_id, model, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT(id) DO UPDATE SET sandbox_id = COALESCE(?3, sandbox_id), updated_at = ?5",
+            params![id, workspace, sandbox_id, model, stamp],
+        )?;
+        Ok(())
+    }
+
+    /// Stores an event unless it is transient or already there. Returns whether it was new.
+    pub fn insert(&self, conversation_id: &str, e: &Event) -> Result<bool, StoreError> {
+        if !is_persistent(e) {
+            return Ok(false);
+        }
+        let body = serde_json::to_string(e).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let mut conn = self.store.lock();
+        let tx = conn.transaction()?;
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO events (conversation_id, id, kind, source, timestamp, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![conversation_id, e.id, e.kind(), serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), e.timestamp, body],
+        )?;
+        if added == 1 {
+            let seq = tx.last_insert_rowid();
+            let text = searchable_text(e);
+            if !text.trim().is_empty() {
+                tx.execute(
+                    "INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)",
+                    params![seq, text],
+                )?;
+            }
+            if let EventBody::ConversationStateUpdateEvent { key, value } = &e.body
+                && key == "execution_status"
+            {
+                tx.execute(
+                    "UPDATE conversations SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![conversation_id, value.as_str(), now()],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(added == 1)
+    }
+
+    /// A conversation's events in the order they were mirrored.
+    pub fn events(&self, conversation_id: &str) -> Result<Vec<Event>, StoreError> {
+        let conn = self.store.lock();
+        let mut stmt =
+            conn.prepare("SELECT body FROM events WHERE conversation_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map(params![conversation_id], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for body in rows {
+            out.push(serde_json::from_str(&body?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    pub fn count(&self, conversation_id: &str) -> Result<usize, StoreError> {
+        Ok(self.store.lock().query_row(
+            "SELECT COUNT(*) FROM events WHERE conversation_id = ?1",
+            params![conversation_id],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
+    }
+
+    pub fn status(&self, conversation_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .lock()
+            .query_row(
+                "SELECT status FROM conversations WHERE id = ?1",
+                params![conversation_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Full-text search over every mirrored conversation, best matches first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, StoreError> {
+        // Each word must appear; quoting keeps FTS syntax characters in user input literal.
+        let fts: Vec<String> = query
+            .split_whitespace()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect();
+        if fts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.store.lock();
+        let mut stmt = conn.prepare(
+            "SELECT e.conversation_id, e.id, e.body FROM events_fts f JOIN events e ON e.seq = f.rowid
+             WHERE events_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![fts.join(" "), limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut hits = Vec::new();
+        for row in rows {
+            let (conversation_id, event_id, body) = row?;
+            let event: Event =
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let text = searchable_text(&event);
+            let lower = text.to_lowercase();
+            let first = query
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
+            let at = lower.find(&first).unwrap_or(0);
+            // The snippet starts up to 40 bytes before the match, on a character boundary.
+            let wanted = at.saturating_sub(40);
+            let start = (0..=wanted)
+                .rev()
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
+            let snippet: String = text[start..].chars().take(120).collect();
+            hits.push(Hit {
+                conversation_id,
+                event_id,
+                snippet,
+            });
+        }
+        Ok(hits)
+    }
+}

@@ -7,6 +7,7 @@
 //! - [`agent_client`]: the app's HTTP client for an agent-server;
 //! - [`mirror`] and [`bridge`]: every conversation's events in the app's own database, kept in
 //!   step with the agent-server's socket, searchable;
+//! - [`settings`]: validated user settings and their JSON schema;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
 
 pub mod agent_client;
@@ -14,5 +15,6 @@ pub mod bridge;
 pub mod mirror;
 pub mod paths;
 pub mod sandbox;
+pub mod settings;
 pub mod start;
 pub mod store;

@@ -79,6 +79,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_by_conversation ON events(conversation_id, seq);
     CREATE VIRTUAL TABLE events_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61');",
+    // 3: settings, one JSON document per section (never secrets: those live in the keychain).
+    "CREATE TABLE settings (
+        section TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );",
 ];
 
 /// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex

@@ -3,78 +3,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use berth_app::agent_client::AgentClient;
 use berth_app::paths::Paths;
 use berth_app::sandbox::process::ProcessSandboxService;
 use berth_app::sandbox::{SandboxService, SandboxSpec, SandboxStatus};
-use berth_app::start::{Repository, StartRequest, StartStatus, StartTaskService};
+use berth_app::start::{Repository, StartStatus};
 use berth_app::store::Store;
-use berth_protocol::{ExecutionStatus, LlmConfig};
-use berth_scripted_llm::{ScriptedLlm, Step};
+use berth_protocol::ExecutionStatus;
+use berth_scripted_llm::Step;
+use common::process::{fixture, folder, request};
 use common::{server_binary, wait_for};
 use serde_json::json;
-
-struct Fx {
-    _tmp: tempfile::TempDir,
-    home: PathBuf,
-    store: Store,
-    sandboxes: Arc<ProcessSandboxService>,
-    starts: StartTaskService,
-    llm: ScriptedLlm,
-}
-
-async fn fixture(script: Vec<Step>) -> Fx {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let home = tmp.path().join("berth-home");
-    let paths = Paths::at(&home);
-    let store = Store::open(&paths.database()).unwrap_or_else(|e| panic!("{e}"));
-    let sandboxes = Arc::new(
-        ProcessSandboxService::new(paths.clone(), store.clone(), Some(server_binary()))
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
-    let starts = StartTaskService::new(store.clone(), paths, sandboxes.clone());
-    let llm = ScriptedLlm::start(script)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    Fx {
-        _tmp: tmp,
-        home,
-        store,
-        sandboxes,
-        starts,
-        llm,
-    }
-}
-
-fn llm(fx: &Fx) -> LlmConfig {
-    let mut c = LlmConfig::new("openai/scripted");
-    c.base_url = Some(fx.llm.openai_base_url());
-    c.api_key = Some("sk-app-test".into());
-    c.num_retries = 0;
-    c
-}
-
-fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest {
-    StartRequest {
-        repository,
-        task: task.map(str::to_string),
-        llm: llm(fx),
-        confirmation_policy: Default::default(),
-        max_iterations: 50,
-        setup_timeout: 30,
-        git_token: None,
-    }
-}
-
-fn folder(fx: &Fx, name: &str) -> PathBuf {
-    let p = fx.home.parent().unwrap_or(Path::new("/")).join(name);
-    std::fs::create_dir_all(&p).unwrap_or_default();
-    p
-}
 
 fn pid_alive(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()

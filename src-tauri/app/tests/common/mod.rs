@@ -1,6 +1,8 @@
 //! Helpers shared by the sandbox tests.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -291,10 +291,7 @@ impl DockerSandboxService {
     }
 
     fn record(&self, id: &str) -> Result<Sandbox, SandboxError> {
-        match self.records.get(id)? {
-            Some(s) if s.kind == SandboxKind::Docker => Ok(s),
-            _ => Err(SandboxError::NotFound(id.to_string())),
-        }
+        self.records.of_kind(id, SandboxKind::Docker)
     }
 
     /// Containers carrying Berth's label that the database does not know (it was reset).
@@ -371,11 +368,7 @@ impl SandboxService for DockerSandboxService {
     }
 
     async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, SandboxError> {
-        if !spec.workspace.is_dir() {
-            return Err(SandboxError::Workspace(
-                spec.workspace.display().to_string(),
-            ));
-        }
+        spec.check()?;
         self.ensure_image().await?;
         self.make_room().await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
@@ -499,16 +492,8 @@ impl SandboxService for DockerSandboxService {
 
     async fn pause(&self, id: &str) -> Result<Sandbox, SandboxError> {
         let s = self.get(id).await?;
-        match s.status {
-            SandboxStatus::Paused => return Ok(s),
-            SandboxStatus::Running => {}
-            other => {
-                return Err(SandboxError::WrongState {
-                    id: id.into(),
-                    action: "paused",
-                    status: other.as_str(),
-                });
-            }
+        if !s.needs_pause()? {
+            return Ok(s);
         }
         let cid = s.container_id.clone().unwrap_or_default();
         self.docker
@@ -521,16 +506,8 @@ impl SandboxService for DockerSandboxService {
 
     async fn resume(&self, id: &str) -> Result<Sandbox, SandboxError> {
         let mut s = self.get(id).await?;
-        match s.status {
-            SandboxStatus::Running => return Ok(s),
-            SandboxStatus::Paused => {}
-            other => {
-                return Err(SandboxError::WrongState {
-                    id: id.into(),
-                    action: "resumed",
-                    status: other.as_str(),
-                });
-            }
+        if !s.needs_resume()? {
+            return Ok(s);
         }
         self.make_room().await?;
         let cid = s.container_id.clone().unwrap_or_default();

@@ -85,11 +85,54 @@ pub struct Sandbox {
     pub error: Option<String>,
 }
 
+impl Sandbox {
+    /// Whether pausing it has anything to do (`false`: it is paused already); an error when a
+    /// sandbox in its state cannot be paused.
+    pub fn needs_pause(&self) -> Result<bool, SandboxError> {
+        self.needs(SandboxStatus::Running, SandboxStatus::Paused, "paused")
+    }
+
+    /// Whether resuming it has anything to do (`false`: it runs already).
+    pub fn needs_resume(&self) -> Result<bool, SandboxError> {
+        self.needs(SandboxStatus::Paused, SandboxStatus::Running, "resumed")
+    }
+
+    fn needs(
+        &self,
+        from: SandboxStatus,
+        to: SandboxStatus,
+        action: &'static str,
+    ) -> Result<bool, SandboxError> {
+        match self.status {
+            s if s == to => Ok(false),
+            s if s == from => Ok(true),
+            other => Err(SandboxError::WrongState {
+                id: self.id.clone(),
+                action,
+                status: other.as_str(),
+            }),
+        }
+    }
+}
+
 /// What a new sandbox needs.
 #[derive(Debug, Clone)]
 pub struct SandboxSpec {
     /// The host folder the agent works in.
     pub workspace: PathBuf,
+}
+
+impl SandboxSpec {
+    /// The workspace must be an existing folder.
+    pub fn check(&self) -> Result<(), SandboxError> {
+        if self.workspace.is_dir() {
+            Ok(())
+        } else {
+            Err(SandboxError::Workspace(
+                self.workspace.display().to_string(),
+            ))
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -278,10 +278,7 @@ impl ProcessSandboxService {
     }
 
     fn record(&self, id: &str) -> Result<Sandbox, SandboxError> {
-        match self.records.get(id)? {
-            Some(s) if s.kind == SandboxKind::Process => Ok(s),
-            _ => Err(SandboxError::NotFound(id.to_string())),
-        }
+        self.records.of_kind(id, SandboxKind::Process)
     }
 }
 
@@ -292,11 +289,7 @@ impl SandboxService for ProcessSandboxService {
     }
 
     async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, SandboxError> {
-        if !spec.workspace.is_dir() {
-            return Err(SandboxError::Workspace(
-                spec.workspace.display().to_string(),
-            ));
-        }
+        spec.check()?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = new_session_key();
         write_private(&self.key_path(&id), &key)
@@ -334,16 +327,8 @@ impl SandboxService for ProcessSandboxService {
 
     async fn pause(&self, id: &str) -> Result<Sandbox, SandboxError> {
         let s = self.get(id).await?;
-        match s.status {
-            SandboxStatus::Paused => return Ok(s),
-            SandboxStatus::Running => {}
-            other => {
-                return Err(SandboxError::WrongState {
-                    id: id.into(),
-                    action: "paused",
-                    status: other.as_str(),
-                });
-            }
+        if !s.needs_pause()? {
+            return Ok(s);
         }
         if let Some(pid) = s.pid {
             killpg(Pid::from_raw(pid), Signal::SIGSTOP)
@@ -360,16 +345,8 @@ impl SandboxService for ProcessSandboxService {
 
     async fn resume(&self, id: &str) -> Result<Sandbox, SandboxError> {
         let s = self.get(id).await?;
-        match s.status {
-            SandboxStatus::Running => return Ok(s),
-            SandboxStatus::Paused => {}
-            other => {
-                return Err(SandboxError::WrongState {
-                    id: id.into(),
-                    action: "resumed",
-                    status: other.as_str(),
-                });
-            }
+        if !s.needs_resume()? {
+            return Ok(s);
         }
         if let Some(pid) = s.pid {
             killpg(Pid::from_raw(pid), Signal::SIGCONT)

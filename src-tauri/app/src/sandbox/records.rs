@@ -73,6 +73,14 @@ impl SandboxRecords {
             .optional()?)
     }
 
+    /// The sandbox `id` if it is of `kind`; other kinds belong to another service.
+    pub fn of_kind(&self, id: &str, kind: SandboxKind) -> Result<Sandbox, super::SandboxError> {
+        match self.get(id)? {
+            Some(s) if s.kind == kind => Ok(s),
+            _ => Err(super::SandboxError::NotFound(id.to_string())),
+        }
+    }
+
     pub fn list(&self, kind: SandboxKind) -> Result<Vec<Sandbox>, StoreError> {
         let conn = self.store.lock();
         let mut stmt =

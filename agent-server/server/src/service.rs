@@ -421,7 +421,7 @@ impl AppState {
         if let Some(message) = initial {
             entry.conv.send_message(message);
             // The conversation exists either way; a full server runs it later.
-            if let Err(e) = self.start_run(&entry) {
+            if let Err(e) = self.start_run(&entry).await {
                 tracing::warn!(conversation = %id, error = %e, "initial run not started");
             }
         }
@@ -429,25 +429,32 @@ impl AppState {
     }
 
     /// Starts a run in the background: 409 when one is going, 429 when the server is full.
-    pub fn start_run(&self, entry: &Arc<Entry>) -> Result<(), ApiError> {
-        let mut slot = entry.run.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
-            // A run that was paused or is ending still finishes its last step: ask it to go
-            // again rather than refuse. Only a conversation that is really running is a 409.
-            if entry.conv.status() == berth_protocol::ExecutionStatus::Running {
-                return Err(ApiError::Conflict("Conversation already running".into()));
-            }
-            entry.conv.resume_if_paused();
-            entry.rerun.store(true, Ordering::SeqCst);
+    pub async fn start_run(&self, entry: &Arc<Entry>) -> Result<(), ApiError> {
+        if self.join_current_run(entry)? {
             return Ok(());
         }
-        let permit: OwnedSemaphorePermit =
-            self.permits.clone().try_acquire_owned().map_err(|_| {
-                ApiError::TooManyRequests(format!(
-                    "The server is already running {} conversations; try again when one finishes",
-                    self.config.max_concurrent_runs
-                ))
-            })?;
+        // A run that has just ended may hold its permit a moment longer than its status says.
+        let permit: OwnedSemaphorePermit = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            self.permits.clone().acquire_owned(),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ApiError::TooManyRequests(format!(
+                "The server is already running {} conversations; try again when one finishes",
+                self.config.max_concurrent_runs
+            ))
+        })?;
+        let mut slot = entry.run.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+            // Another request started it meanwhile.
+            drop(slot);
+            drop(permit);
+            self.join_current_run(entry)?;
+            return Ok(());
+        }
         let entry2 = entry.clone();
         *slot = Some(tokio::spawn(async move {
             let _permit = permit;
@@ -468,8 +475,25 @@ impl AppState {
         Ok(())
     }
 
+    /// `Ok(true)` when a run is under way and was asked to go again (it was paused or ending);
+    /// a 409 when it is really running; `Ok(false)` when there is no run.
+    fn join_current_run(&self, entry: &Arc<Entry>) -> Result<bool, ApiError> {
+        let slot = entry.run.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|h| !h.is_finished()) {
+            // A run that was paused or is ending still finishes its last step: ask it to go
+            // again rather than refuse. Only a conversation that is really running is a 409.
+            if entry.conv.status() == berth_protocol::ExecutionStatus::Running {
+                return Err(ApiError::Conflict("Conversation already running".into()));
+            }
+            entry.conv.resume_if_paused();
+            entry.rerun.store(true, Ordering::SeqCst);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Sends a message; with `run`, starts a run or asks the running one to go again.
-    pub fn send_message(
+    pub async fn send_message(
         &self,
         entry: &Arc<Entry>,
         message: Message,
@@ -480,7 +504,7 @@ impl AppState {
             if entry.is_running() {
                 entry.rerun.store(true, Ordering::SeqCst);
             } else {
-                self.start_run(entry)?;
+                self.start_run(entry).await?;
             }
         }
         Ok(())

@@ -246,7 +246,7 @@ async fn inbound(socket: &mut WebSocket, state: &AppState, entry: &Arc<Entry>, t
             .await;
         return;
     }
-    if let Err(e) = state.send_message(entry, message, true) {
+    if let Err(e) = state.send_message(entry, message, true).await {
         let _ = socket.send(server_error("RunError", e.to_string())).await;
     }
 }

@@ -494,3 +494,38 @@ async fn logs_never_hold_secrets_or_session_keys() {
         assert!(!log.contains(secret), "the log holds {secret}");
     }
 }
+
+#[tokio::test]
+async fn the_agent_does_not_see_the_servers_keys() {
+    let (tmp, llm, server, api) = setup(
+        vec![
+            Step::tool(
+                "terminal",
+                json!({"command": "echo \"key=[${SESSION_API_KEY}] seal=[${OH_SECRET_KEY}] home=[${HOME:+set}]\""}),
+            ),
+            Step::text("done"),
+        ],
+        &[("OH_SECRET_KEY", "sealing-key-7c1e")],
+    )
+    .await;
+    let id = api.create(&llm, &tmp.path().join("ws")).await;
+    api.call(
+        Method::POST,
+        &format!("/api/conversations/{id}/events"),
+        Some(json!({"role": "user", "content": [{"type": "text", "text": "go"}], "run": true})),
+    )
+    .await;
+    api.wait_status(&id, "finished").await;
+    let (_, events) = api
+        .call(
+            Method::GET,
+            &format!("/api/conversations/{id}/events/search?kind=ObservationEvent"),
+            None,
+        )
+        .await;
+    let text = events.to_string();
+    // The rest of the environment is there; the keys are not.
+    assert!(text.contains("key=[] seal=[] home=[set]"), "{text}");
+    assert!(!text.contains(KEY) && !text.contains("sealing-key-7c1e"));
+    server.kill().await;
+}

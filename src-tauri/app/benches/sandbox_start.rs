@@ -41,6 +41,9 @@ fn request(ws: &Path) -> StartRequest {
         max_iterations: 10,
         setup_timeout: 60,
         git_token: None,
+        sealing_key: None,
+        secrets: Vec::new(),
+        continue_conversation: None,
     }
 }
 

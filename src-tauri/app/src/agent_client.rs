@@ -110,6 +110,76 @@ impl AgentClient {
         .map(|_| ())
     }
 
+    /// Adds or replaces secrets of a conversation: `{name: {"kind": "StaticSecret", "value": …}}`.
+    pub async fn set_secrets(&self, id: &str, secrets: &Value) -> Result<(), ClientError> {
+        self.post(
+            &format!("conversations/{id}/secrets"),
+            &json!({"secrets": secrets}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn run(&self, id: &str) -> Result<(), ClientError> {
+        self.post(&format!("conversations/{id}/run"), &json!({}))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn pause(&self, id: &str) -> Result<(), ClientError> {
+        self.post(&format!("conversations/{id}/pause"), &json!({}))
+            .await
+            .map(|_| ())
+    }
+
+    /// Accepts the pending actions (the run goes on) or rejects them with a reason.
+    pub async fn respond_to_confirmation(
+        &self,
+        id: &str,
+        accept: bool,
+        reason: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let mut body = json!({"accept": accept});
+        if let Some(r) = reason {
+            body["reason"] = json!(r);
+        }
+        self.post(
+            &format!("conversations/{id}/events/respond_to_confirmation"),
+            &body,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A side question answered from the conversation's context, outside its history.
+    pub async fn ask(&self, id: &str, question: &str) -> Result<String, ClientError> {
+        let v = self
+            .post(
+                &format!("conversations/{id}/ask_agent"),
+                &json!({"question": question}),
+            )
+            .await?;
+        Ok(v["response"].as_str().unwrap_or_default().to_string())
+    }
+
+    pub async fn delete_conversation(&self, id: &str) -> Result<(), ClientError> {
+        self.send(
+            self.http
+                .delete(format!("{}/api/conversations/{id}", self.base)),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        self.send(
+            self.http
+                .post(format!("{}/api/{path}", self.base))
+                .json(body),
+        )
+        .await
+    }
+
     /// Every event, following the pages.
     pub async fn events(&self, id: &str) -> Result<Vec<Event>, ClientError> {
         let mut out = Vec::new();

@@ -8,13 +8,22 @@
 //! - [`mirror`] and [`bridge`]: every conversation's events in the app's own database, kept in
 //!   step with the agent-server's socket, searchable;
 //! - [`settings`]: validated user settings and their JSON schema;
+//! - [`secrets`]: secrets in the OS keychain, never in the database;
+//! - [`conversations`]: starting, following, searching, exporting, deleting conversations;
+//! - [`webhooks`] and [`watcher`]: events to user URLs; live changed files of workspaces;
+//! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
 
 pub mod agent_client;
+pub mod app;
 pub mod bridge;
+pub mod conversations;
 pub mod mirror;
 pub mod paths;
 pub mod sandbox;
+pub mod secrets;
 pub mod settings;
 pub mod start;
 pub mod store;
+pub mod watcher;
+pub mod webhooks;

@@ -64,6 +64,20 @@ fn searchable_text(e: &Event) -> String {
     }
 }
 
+/// A title from a message: its first line, at most 60 characters.
+pub fn title_from(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut title: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        title.push('…');
+    }
+    title
+}
+
 impl EventMirror {
     pub fn new(store: Store) -> Self {
         Self { store }
@@ -107,13 +121,31 @@ impl EventMirror {
                     params![seq, text],
                 )?;
             }
-            if let EventBody::ConversationStateUpdateEvent { key, value } = &e.body
-                && key == "execution_status"
-            {
-                tx.execute(
-                    "UPDATE conversations SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![conversation_id, value.as_str(), now()],
-                )?;
+            match &e.body {
+                EventBody::ConversationStateUpdateEvent { key, value }
+                    if key == "execution_status" =>
+                {
+                    tx.execute(
+                        "UPDATE conversations SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                        params![conversation_id, value.as_str(), now()],
+                    )?;
+                }
+                EventBody::ConversationStateUpdateEvent { key, value } if key == "stats" => {
+                    tx.execute(
+                        "UPDATE conversations SET metrics = ?2 WHERE id = ?1",
+                        params![conversation_id, value.to_string()],
+                    )?;
+                }
+                EventBody::MessageEvent { llm_message, .. }
+                    if e.source == berth_protocol::Source::User =>
+                {
+                    // The first user message names a conversation nobody named.
+                    tx.execute(
+                        "UPDATE conversations SET title = ?2 WHERE id = ?1 AND title IS NULL",
+                        params![conversation_id, title_from(&llm_message.text())],
+                    )?;
+                }
+                _ => {}
             }
         }
         tx.commit()?;

@@ -127,6 +127,19 @@ pub struct GitIdentity {
     pub email: Option<String>,
 }
 
+/// A URL that receives conversation events in batches (POST, JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -137,6 +150,7 @@ pub struct Settings {
     pub sandbox: SandboxSettings,
     pub mcp_servers: Vec<McpServer>,
     pub git: GitIdentity,
+    pub webhooks: Vec<Webhook>,
 }
 
 /// One problem with a setting: where (`llm_profiles[1].model`) and what to do.
@@ -271,6 +285,14 @@ impl Settings {
                     )
                 }
                 _ => {}
+            }
+        }
+        for (i, w) in self.webhooks.iter().enumerate() {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                bad(
+                    format!("webhooks[{i}].url"),
+                    format!("'{}' is not an http(s) URL", w.url),
+                );
             }
         }
         if let Some(email) = self.git.email.as_deref().filter(|e| !e.is_empty())
@@ -442,6 +464,7 @@ mod tests {
             "sandbox",
             "mcp_servers",
             "git",
+            "webhooks",
         ] {
             assert!(
                 props.contains_key(section),

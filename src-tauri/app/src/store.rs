@@ -85,6 +85,31 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );",
+    // 4: which secrets exist (their values live in the keychain); what conversations were
+    // started on and from; webhook deliveries.
+    "CREATE TABLE secrets (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+    );
+    ALTER TABLE conversations ADD COLUMN repository TEXT;
+    ALTER TABLE conversations ADD COLUMN branch TEXT;
+    ALTER TABLE conversations ADD COLUMN start_task_id TEXT;
+    ALTER TABLE conversations ADD COLUMN metrics TEXT;
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        first_event_id TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        http_status INTEGER,
+        error TEXT,
+        delivered INTEGER NOT NULL,
+        at TEXT NOT NULL
+    );",
 ];
 
 /// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex

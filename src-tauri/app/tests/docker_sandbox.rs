@@ -88,6 +88,9 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         max_iterations: 50,
         setup_timeout: 60,
         git_token: None,
+        sealing_key: None,
+        secrets: Vec::new(),
+        continue_conversation: None,
     }
 }
 
@@ -272,16 +275,12 @@ async fn the_running_limit_pauses_the_oldest_and_idle_sandboxes_pause() {
     let fx = fixture(vec![], 1).await;
     let a = fx
         .docker
-        .create(&SandboxSpec {
-            workspace: folder(&fx, "a"),
-        })
+        .create(&SandboxSpec::new(folder(&fx, "a")))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let b = fx
         .docker
-        .create(&SandboxSpec {
-            workspace: folder(&fx, "b"),
-        })
+        .create(&SandboxSpec::new(folder(&fx, "b")))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -421,9 +420,7 @@ async fn the_image_is_built_on_demand_and_failures_are_clear() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let err = service
-        .create(&SandboxSpec {
-            workspace: tmp.path().to_path_buf(),
-        })
+        .create(&SandboxSpec::new(tmp.path().to_path_buf()))
         .await
         .err()
         .map(|e| e.to_string())

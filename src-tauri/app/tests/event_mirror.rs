@@ -55,6 +55,9 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
         max_iterations: 20,
         setup_timeout: 30,
         git_token: None,
+        sealing_key: None,
+        secrets: Vec::new(),
+        continue_conversation: None,
     };
     let task = StartTaskService::new(store.clone(), paths, sandboxes.clone())
         .start(req)

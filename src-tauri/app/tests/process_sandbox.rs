@@ -234,9 +234,7 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
 
     let fresh = fx
         .sandboxes
-        .create(&SandboxSpec {
-            workspace: ws.clone(),
-        })
+        .create(&SandboxSpec::new(ws.clone()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let client = AgentClient::new(
@@ -295,9 +293,7 @@ async fn a_port_range_in_use_is_a_clear_error_and_busy_ports_are_skipped() {
             .unwrap_or_else(|e| panic!("{e}"));
     service.ports = Some(p..=p);
     let err = service
-        .create(&SandboxSpec {
-            workspace: ws.clone(),
-        })
+        .create(&SandboxSpec::new(ws.clone()))
         .await
         .err()
         .map(|e| e.to_string())
@@ -313,7 +309,7 @@ async fn a_port_range_in_use_is_a_clear_error_and_busy_ports_are_skipped() {
         .unwrap_or_default();
     service.ports = Some(free..=free);
     let s = service
-        .create(&SandboxSpec { workspace: ws })
+        .create(&SandboxSpec::new(ws))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.agent_url, format!("http://127.0.0.1:{free}"));

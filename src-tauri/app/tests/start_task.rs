@@ -309,9 +309,7 @@ async fn failures_end_in_error_with_a_reason_to_act_on() {
     // A workspace that is not a folder.
     let err = fx
         .sandboxes
-        .create(&SandboxSpec {
-            workspace: "/no/such/dir".into(),
-        })
+        .create(&SandboxSpec::new("/no/such/dir"))
         .await
         .err()
         .map(|e| e.to_string())

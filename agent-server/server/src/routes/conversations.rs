@@ -187,7 +187,7 @@ pub async fn run(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let entry = state.require(&parse_id(&id)?).await?;
-    state.start_run(&entry)?;
+    state.start_run(&entry).await?;
     Ok(success())
 }
 

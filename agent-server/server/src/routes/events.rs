@@ -158,7 +158,7 @@ pub async fn send(
 ) -> Result<Json<Value>, ApiError> {
     let entry = state.require(&parse_id(&id)?).await?;
     let message = req.message()?;
-    state.send_message(&entry, message, req.run)?;
+    state.send_message(&entry, message, req.run).await?;
     Ok(success())
 }
 
@@ -176,7 +176,7 @@ pub async fn respond_to_confirmation(
 ) -> Result<Json<Value>, ApiError> {
     let entry = state.require(&parse_id(&id)?).await?;
     if req.accept {
-        match state.start_run(&entry) {
+        match state.start_run(&entry).await {
             Ok(()) | Err(ApiError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }

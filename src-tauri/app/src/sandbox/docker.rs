@@ -269,27 +269,6 @@ impl DockerSandboxService {
         Ok(())
     }
 
-    /// Pauses running sandboxes unused for longer than `idle`; returns their ids.
-    pub async fn pause_idle(&self, idle: Duration) -> Result<Vec<String>, SandboxError> {
-        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(idle).unwrap_or_default();
-        let cutoff = cutoff.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let mut paused = Vec::new();
-        for s in self.list().await? {
-            if s.status == SandboxStatus::Running && s.last_used_at <= cutoff {
-                self.pause(&s.id).await?;
-                paused.push(s.id);
-            }
-        }
-        Ok(paused)
-    }
-
-    /// Marks a sandbox as used now (for the running limit and idle pausing).
-    pub fn touch(&self, id: &str) -> Result<(), SandboxError> {
-        let s = self.record(id)?;
-        self.records.set_status(id, s.status, s.error.as_deref())?;
-        Ok(())
-    }
-
     fn record(&self, id: &str) -> Result<Sandbox, SandboxError> {
         self.records.of_kind(id, SandboxKind::Docker)
     }
@@ -407,10 +386,19 @@ impl SandboxService for DockerSandboxService {
         };
         let body = ContainerCreateBody {
             image: Some(self.options.image.clone()),
-            env: Some(vec![
-                format!("SESSION_API_KEY={key}"),
-                format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
-            ]),
+            env: Some(
+                vec![
+                    format!("SESSION_API_KEY={key}"),
+                    format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
+                ]
+                .into_iter()
+                .chain(
+                    spec.sealing_key
+                        .as_ref()
+                        .map(|k| format!("OH_SECRET_KEY={k}")),
+                )
+                .collect(),
+            ),
             labels: Some(labels),
             exposed_ports: Some(vec!["8000/tcp".into()]),
             user: Some(container_user()),
@@ -590,6 +578,12 @@ impl SandboxService for DockerSandboxService {
             .flatten()
             .find_map(|e| e.strip_prefix("SESSION_API_KEY=").map(str::to_string))
             .ok_or_else(|| SandboxError::Other("the sandbox container has no session key".into()))
+    }
+
+    fn touch(&self, id: &str) -> Result<(), SandboxError> {
+        let s = self.record(id)?;
+        self.records.set_status(id, s.status, s.error.as_deref())?;
+        Ok(())
     }
 
     fn logs(&self, id: &str) -> Vec<String> {

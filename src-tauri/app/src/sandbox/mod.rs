@@ -8,6 +8,7 @@ mod image;
 pub mod logs;
 pub mod process;
 mod records;
+pub mod routed;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -120,9 +121,20 @@ impl Sandbox {
 pub struct SandboxSpec {
     /// The host folder the agent works in.
     pub workspace: PathBuf,
+    /// The key its agent-server seals conversation secrets with at rest (`OH_SECRET_KEY`). One
+    /// key for every sandbox of an install lets a conversation go on in a new sandbox with its
+    /// secrets; `None` = the sandbox's own session key.
+    pub sealing_key: Option<String>,
 }
 
 impl SandboxSpec {
+    pub fn new(workspace: impl Into<PathBuf>) -> Self {
+        Self {
+            workspace: workspace.into(),
+            sealing_key: None,
+        }
+    }
+
     /// The workspace must be an existing folder.
     pub fn check(&self) -> Result<(), SandboxError> {
         if self.workspace.is_dir() {
@@ -186,6 +198,22 @@ pub trait SandboxService: Send + Sync {
     async fn session_key(&self, id: &str) -> Result<String, SandboxError>;
     /// Its recent log lines (bounded).
     fn logs(&self, id: &str) -> Vec<String>;
+    /// Marks a sandbox as used now (for the running limit and idle pausing).
+    fn touch(&self, id: &str) -> Result<(), SandboxError>;
+
+    /// Pauses running sandboxes unused for longer than `idle`; returns their ids.
+    async fn pause_idle(&self, idle: Duration) -> Result<Vec<String>, SandboxError> {
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(idle).unwrap_or_default();
+        let cutoff = cutoff.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut paused = Vec::new();
+        for s in self.list().await? {
+            if s.status == SandboxStatus::Running && s.last_used_at <= cutoff {
+                self.pause(&s.id).await?;
+                paused.push(s.id);
+            }
+        }
+        Ok(paused)
+    }
 
     /// Removes the sandboxes whose process or container is gone (what an app does when it
     /// starts); their conversations stay, they live outside any sandbox. Returns the ids removed.

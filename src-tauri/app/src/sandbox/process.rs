@@ -159,6 +159,7 @@ impl ProcessSandboxService {
             .env("SESSION_API_KEY", key)
             .env("OH_CONVERSATIONS_PATH", self.paths.conversations())
             .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
+            .envs(spec.sealing_key.as_ref().map(|k| ("OH_SECRET_KEY", k)))
             .current_dir(&spec.workspace)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -394,6 +395,12 @@ impl SandboxService for ProcessSandboxService {
             .map_err(|e| {
                 SandboxError::Other(format!("the sandbox's session key is unreadable: {e}"))
             })
+    }
+
+    fn touch(&self, id: &str) -> Result<(), SandboxError> {
+        let s = self.records.of_kind(id, SandboxKind::Process)?;
+        self.records.set_status(id, s.status, s.error.as_deref())?;
+        Ok(())
     }
 
     fn logs(&self, id: &str) -> Vec<String> {

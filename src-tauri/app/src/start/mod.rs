@@ -94,6 +94,17 @@ pub struct StartRequest {
     /// A token for cloning a private repository (never stored).
     #[serde(default, skip_serializing)]
     pub git_token: Option<String>,
+    /// The install's key for sealing conversation secrets (never stored here).
+    #[serde(default, skip_serializing)]
+    pub sealing_key: Option<String>,
+    /// Custom secrets handed to the conversation through the agent-server's secrets API:
+    /// (name, value, description). Never stored here.
+    #[serde(default, skip)]
+    pub secrets: Vec<(String, String, Option<String>)>,
+    /// Pick up an existing conversation (its id) instead of creating one: it goes on in the new
+    /// sandbox from the events stored outside any sandbox.
+    #[serde(default)]
+    pub continue_conversation: Option<String>,
 }
 
 fn default_iterations() -> u32 {
@@ -109,6 +120,8 @@ impl StartRequest {
         let mut r = self.clone();
         r.llm = r.llm.redacted();
         r.git_token = None;
+        r.sealing_key = None;
+        r.secrets.clear();
         serde_json::to_value(r).unwrap_or(Value::Null)
     }
 }
@@ -349,6 +362,7 @@ impl StartTaskService {
             .sandboxes
             .create(&SandboxSpec {
                 workspace: workspace.clone(),
+                sealing_key: req.sealing_key.clone(),
             })
             .await?;
         task.sandbox_id = Some(sandbox.id.clone());
@@ -458,11 +472,38 @@ impl StartTaskService {
             "confirmation_policy": req.confirmation_policy,
             "max_iterations": req.max_iterations,
         });
-        if let Some(text) = req.task.as_deref().filter(|t| !t.trim().is_empty()) {
-            body["initial_message"] =
-                json!({"role": "user", "content": [{"type": "text", "text": text}]});
-        }
-        let info = client.create_conversation(&body).await?;
+        let secrets: serde_json::Map<String, Value> = req
+            .secrets
+            .iter()
+            .map(|(name, value, description)| {
+                (
+                    name.clone(),
+                    json!({"kind": "StaticSecret", "value": value, "description": description}),
+                )
+            })
+            .collect();
+        let info = if let Some(id) = &req.continue_conversation {
+            // Stored outside the sandbox, the conversation loads in the new one by its id; its
+            // secrets come again through the secrets API, the new message goes after them.
+            body["conversation_id"] = json!(id);
+            let info = client.create_conversation(&body).await?;
+            if !secrets.is_empty() {
+                client
+                    .set_secrets(&info.id, &Value::Object(secrets))
+                    .await?;
+            }
+            if let Some(text) = req.task.as_deref().filter(|t| !t.trim().is_empty()) {
+                client.send_message(&info.id, text, true).await?;
+            }
+            info
+        } else {
+            body["secrets"] = Value::Object(secrets);
+            if let Some(text) = req.task.as_deref().filter(|t| !t.trim().is_empty()) {
+                body["initial_message"] =
+                    json!({"role": "user", "content": [{"type": "text", "text": text}]});
+            }
+            client.create_conversation(&body).await?
+        };
         task.conversation_id = Some(info.id.clone());
         self.record(
             task,

@@ -1,6 +1,7 @@
 //! Helpers shared by the sandbox tests.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod process;
 
 use std::path::{Path, PathBuf};

@@ -63,6 +63,9 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
         max_iterations: 50,
         setup_timeout: 30,
         git_token: None,
+        sealing_key: None,
+        secrets: Vec::new(),
+        continue_conversation: None,
     }
 }
 

@@ -98,6 +98,13 @@ impl Session {
         cmd.env("GIT_PAGER", "cat");
         cmd.env("HISTFILE", "");
         cmd.env_remove("PROMPT_COMMAND");
+        // The server's own keys are not the agent's: with the session key an agent could
+        // approve its own actions through the API.
+        for (name, _) in std::env::vars_os() {
+            if is_server_key(&name.to_string_lossy()) {
+                cmd.env_remove(&name);
+            }
+        }
         let child = pair
             .slave
             .spawn_command(cmd)
@@ -350,6 +357,11 @@ pub fn key_bytes(name: &str) -> Option<String> {
         }
         .to_string(),
     )
+}
+
+/// Environment variables that configure the agent-server's keys.
+fn is_server_key(name: &str) -> bool {
+    name == "SESSION_API_KEY" || name.starts_with("OH_SESSION_API_KEYS") || name == "OH_SECRET_KEY"
 }
 
 #[cfg(test)]

@@ -1,0 +1,252 @@
+//! The app as one value: the database, settings, secrets, the sandbox service the settings ask
+//! for, start tasks, the event bridge, conversations, webhooks and workspace watching — wired once
+//! here, the same for the desktop window, web mode and the `berth` CLI.
+//!
+//! Opening it also does what a starting app must: forget sandboxes that died while it was away,
+//! follow every conversation whose sandbox lives, and pause sandboxes left idle.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bridge::EventBridge;
+use crate::conversations::{ConversationRecords, ConversationService};
+use crate::mirror::EventMirror;
+use crate::paths::Paths;
+use crate::sandbox::docker::{DockerOptions, DockerSandboxService};
+use crate::sandbox::process::ProcessSandboxService;
+use crate::sandbox::routed::RoutedSandboxes;
+use crate::sandbox::{SandboxError, SandboxKind, SandboxRecords, SandboxService};
+use crate::secrets::{SecretError, SecretStore};
+use crate::settings::{Runtime, Settings, SettingsError, SettingsService};
+use crate::start::StartTaskService;
+use crate::store::{Store, StoreError};
+use crate::watcher::WorkspaceWatcher;
+use crate::webhooks::Webhooks;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("Berth cannot find a folder for its data; set BERTH_HOME to a folder it may write to")]
+    NoHome,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Secrets(#[from] SecretError),
+}
+
+/// What the caller may decide instead of the settings.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Overrides the settings' sandbox runtime (`berth run --runtime`).
+    pub runtime: Option<Runtime>,
+    /// The agent-server program; `None` = beside the app, or `BERTH_AGENT_SERVER_BIN`.
+    pub agent_server_binary: Option<PathBuf>,
+    /// How often idle sandboxes are looked for.
+    pub idle_check: Option<Duration>,
+}
+
+/// The database and what reads it, without sandboxes: enough to list, search, show and export
+/// conversations and to edit settings and secrets, with no Docker engine needed.
+#[derive(Clone)]
+pub struct Library {
+    pub paths: Paths,
+    pub store: Store,
+    pub settings: SettingsService,
+    pub secrets: SecretStore,
+    pub records: ConversationRecords,
+    pub mirror: EventMirror,
+}
+
+impl Library {
+    pub fn open(paths: Paths) -> Result<Self, AppError> {
+        let store = Store::open(&paths.database())?;
+        Ok(Self {
+            settings: SettingsService::new(store.clone()),
+            secrets: SecretStore::new(store.clone())?,
+            records: ConversationRecords::new(store.clone()),
+            mirror: EventMirror::new(store.clone()),
+            paths,
+            store,
+        })
+    }
+
+    /// `BERTH_HOME`, else the platform's data folder.
+    pub fn open_default() -> Result<Self, AppError> {
+        Self::open(Paths::from_env().ok_or(AppError::NoHome)?)
+    }
+}
+
+pub struct App {
+    pub library: Library,
+    pub sandboxes: Arc<dyn SandboxService>,
+    /// Why agents run unisolated, when Docker was wanted and is not there.
+    pub sandbox_note: Option<String>,
+    pub starts: StartTaskService,
+    pub conversations: ConversationService,
+    pub webhooks: Webhooks,
+    pub watcher: WorkspaceWatcher,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for task in &self.background {
+            task.abort();
+        }
+    }
+}
+
+impl App {
+    pub async fn open(library: Library, options: AppOptions) -> Result<Self, AppError> {
+        let settings = library.settings.load()?;
+        let (sandboxes, sandbox_note) = sandbox_service(&library, &settings, &options).await?;
+        let removed = sandboxes.prune_missing().await?;
+        if !removed.is_empty() {
+            tracing::info!(count = removed.len(), "forgot sandboxes that are gone");
+        }
+        let starts = StartTaskService::new(
+            library.store.clone(),
+            library.paths.clone(),
+            sandboxes.clone(),
+        );
+        let bridge = EventBridge::new(library.mirror.clone());
+        let watcher = WorkspaceWatcher::new();
+        let conversations = ConversationService::new(
+            &library,
+            sandboxes.clone(),
+            starts.clone(),
+            bridge.clone(),
+            watcher.clone(),
+        );
+        conversations.reattach().await.ok();
+        let webhooks = Webhooks::new(library.store.clone(), library.settings.clone());
+        let background = vec![
+            webhooks.deliver_from(&bridge),
+            idle_pauser(
+                sandboxes.clone(),
+                library.settings.clone(),
+                library.store.clone(),
+                options.idle_check.unwrap_or(Duration::from_secs(60)),
+            ),
+        ];
+        Ok(Self {
+            library,
+            sandboxes,
+            sandbox_note,
+            starts,
+            conversations,
+            webhooks,
+            watcher,
+            background,
+        })
+    }
+}
+
+/// Both kinds of sandbox service, whichever can run here; new sandboxes of the kind the
+/// settings (or the caller) ask for. With `auto`, Docker when an engine answers, else processes
+/// with a note to show the user.
+async fn sandbox_service(
+    library: &Library,
+    settings: &Settings,
+    options: &AppOptions,
+) -> Result<(Arc<dyn SandboxService>, Option<String>), AppError> {
+    let s = &settings.sandbox;
+    let docker_options = DockerOptions {
+        image: s.image.clone(),
+        cpus: Some(s.cpus),
+        memory_mb: Some(s.memory_mb),
+        max_running: s.max_running,
+        agent_server_binary: options.agent_server_binary.clone(),
+        ..DockerOptions::default()
+    };
+    let (paths, store) = (library.paths.clone(), library.store.clone());
+    let runtime = options.runtime.unwrap_or(s.runtime);
+    let (docker, docker_problem): (Option<Arc<dyn SandboxService>>, Option<String>) =
+        match DockerSandboxService::new(paths.clone(), store.clone(), docker_options).await {
+            Ok(d) => (Some(Arc::new(d)), None),
+            Err(SandboxError::NoEngine(tried)) => (None, Some(tried)),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    let (process, process_problem): (Option<Arc<dyn SandboxService>>, Option<String>) =
+        match ProcessSandboxService::new(paths, store.clone(), options.agent_server_binary.clone())
+        {
+            Ok(p) => (Some(Arc::new(p)), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    let (kind, unavailable, note) = match runtime {
+        Runtime::Docker => (SandboxKind::Docker, docker_problem, None),
+        Runtime::Process => (SandboxKind::Process, process_problem, None),
+        Runtime::Auto if docker.is_some() => (SandboxKind::Docker, None, None),
+        Runtime::Auto => {
+            let tried = docker_problem.unwrap_or_default();
+            (
+                SandboxKind::Process,
+                process_problem,
+                Some(format!(
+                    "No Docker engine answers ({tried}), so agents run as local processes: they can read and change anything your user account can. Start Docker to run them in containers."
+                )),
+            )
+        }
+    };
+    let routed = RoutedSandboxes::new(
+        SandboxRecords::new(store),
+        process,
+        docker,
+        kind,
+        unavailable,
+    );
+    Ok((Arc::new(routed), note))
+}
+
+/// Pauses sandboxes unused for the settings' idle time. A sandbox whose agent is running counts
+/// as used, so a long run is never paused under the agent.
+fn idle_pauser(
+    sandboxes: Arc<dyn SandboxService>,
+    settings: SettingsService,
+    store: Store,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let minutes = settings
+                .load()
+                .map(|s| s.sandbox.idle_pause_minutes)
+                .unwrap_or(0);
+            if minutes == 0 {
+                continue;
+            }
+            for id in busy_sandboxes(&store) {
+                let _ = sandboxes.touch(&id);
+            }
+            match sandboxes
+                .pause_idle(Duration::from_secs(u64::from(minutes) * 60))
+                .await
+            {
+                Ok(paused) if !paused.is_empty() => {
+                    tracing::info!(?paused, "paused idle sandboxes")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not pause idle sandboxes"),
+            }
+        }
+    })
+}
+
+fn busy_sandboxes(store: &Store) -> Vec<String> {
+    let conn = store.lock();
+    let Ok(mut stmt) = conn.prepare(
+        "SELECT DISTINCT sandbox_id FROM conversations WHERE status = 'running' AND sandbox_id IS NOT NULL",
+    ) else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| r.get(0))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,574 @@
+//! Conversations as the user handles them: started through the start task with the settings'
+//! LLM profile and the keychain's secrets, listed, searched, renamed, exported, deleted; messages,
+//! runs, pauses, confirmations and side questions go to the conversation's agent-server. A
+//! conversation whose sandbox is gone stays readable from the mirror and goes on in a new one.
+
+mod archive;
+mod query;
+mod records;
+mod request;
+mod watch;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use berth_protocol::{Event, LlmConfig};
+use serde::{Deserialize, Serialize};
+
+pub use query::{SearchHit, export, search};
+pub use records::{
+    ConversationPage, ConversationRecords, ConversationSummary, NewRecord, PageRequest, SortBy,
+};
+use request::{describe, is_final, policy, provider_of};
+pub use watch::RunWatch;
+
+use crate::agent_client::{AgentClient, ClientError};
+use crate::app::Library;
+use crate::bridge::{EventBridge, Following};
+use crate::paths::Paths;
+use crate::sandbox::{SandboxError, SandboxService, SandboxStatus};
+use crate::secrets::{SecretError, SecretKind, SecretStore};
+use crate::settings::{SettingsError, SettingsService};
+use crate::start::{
+    Repository, StartError, StartRequest, StartStatus, StartTask, StartTaskService,
+};
+use crate::store::StoreError;
+use crate::watcher::WorkspaceWatcher;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    #[error("no conversation {0}")]
+    NotFound(String),
+    #[error(
+        "the sandbox of conversation {0} is gone; the conversation can still be read, and continued in a new sandbox"
+    )]
+    Archived(String),
+    #[error("no LLM is set up: add a profile in Settings → LLM and make it active")]
+    NoModel,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Agent(#[from] ClientError),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Secrets(#[from] SecretError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// What the user asks for when starting a conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewConversation {
+    pub repository: Repository,
+    /// The first message; the agent starts on it at once.
+    #[serde(default)]
+    pub task: Option<String>,
+    /// The LLM profile by name; `None` = the active one.
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// Execution statuses after which a run waits for the user.
+pub const SETTLED: &[&str] = &[
+    "finished",
+    "error",
+    "stuck",
+    "paused",
+    "waiting_for_confirmation",
+];
+
+#[derive(Clone)]
+pub struct ConversationService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    paths: Paths,
+    records: ConversationRecords,
+    settings: SettingsService,
+    secrets: SecretStore,
+    sandboxes: Arc<dyn SandboxService>,
+    starts: StartTaskService,
+    bridge: EventBridge,
+    watcher: WorkspaceWatcher,
+    follows: Mutex<HashMap<String, Following>>,
+    /// Messages sent while a start task runs, by task id; delivered when it is READY.
+    queued: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl ConversationService {
+    pub fn new(
+        library: &Library,
+        sandboxes: Arc<dyn SandboxService>,
+        starts: StartTaskService,
+        bridge: EventBridge,
+        watcher: WorkspaceWatcher,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                paths: library.paths.clone(),
+                records: library.records.clone(),
+                settings: library.settings.clone(),
+                secrets: library.secrets.clone(),
+                sandboxes,
+                starts,
+                bridge,
+                watcher,
+                follows: Mutex::new(HashMap::new()),
+                queued: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn bridge(&self) -> &EventBridge {
+        &self.inner.bridge
+    }
+
+    pub fn starts(&self) -> &StartTaskService {
+        &self.inner.starts
+    }
+
+    /// Starts a conversation in a new sandbox; returns the start task (WORKING). Its progress
+    /// comes through [`StartTaskService::subscribe`]; at READY the conversation is recorded and
+    /// followed, and messages sent meanwhile are delivered.
+    pub fn start(&self, new: NewConversation) -> Result<StartTask, ConversationError> {
+        let request = self.request(new.repository, new.task, new.profile.as_deref(), None)?;
+        self.launch(request)
+    }
+
+    /// Continues a conversation whose sandbox is gone in a new sandbox on the same workspace,
+    /// with an optional new message.
+    pub fn continue_in_new_sandbox(
+        &self,
+        id: &str,
+        message: Option<String>,
+    ) -> Result<StartTask, ConversationError> {
+        let conv = self.summary(id)?;
+        let workspace = conv.workspace.clone().ok_or_else(|| {
+            ConversationError::Invalid(format!("conversation {id} has no workspace to go on in"))
+        })?;
+        if !Path::new(&workspace).is_dir() {
+            return Err(ConversationError::Invalid(format!(
+                "the workspace {workspace} of conversation {id} is gone; it can only be read"
+            )));
+        }
+        self.forget_follow(id);
+        let request = self.request(
+            Repository::LocalFolder {
+                path: workspace.into(),
+            },
+            message,
+            None,
+            Some(id.to_string()),
+        )?;
+        self.launch(request)
+    }
+
+    fn request(
+        &self,
+        repository: Repository,
+        task: Option<String>,
+        profile: Option<&str>,
+        continue_conversation: Option<String>,
+    ) -> Result<StartRequest, ConversationError> {
+        let inner = &self.inner;
+        let settings = inner.settings.load()?;
+        let profile = match profile {
+            Some(name) => settings
+                .llm_profiles
+                .iter()
+                .find(|p| p.name == name)
+                .ok_or_else(|| {
+                    ConversationError::Invalid(format!("there is no LLM profile called '{name}'"))
+                })?,
+            None => settings.active().ok_or(ConversationError::NoModel)?,
+        };
+        let mut llm = LlmConfig::new(&profile.model);
+        llm.base_url = profile.base_url.clone().filter(|u| !u.is_empty());
+        llm.api_key = inner.secrets.get(SecretKind::Llm, &profile.name)?;
+        let secrets = inner.secrets.custom_values()?;
+        let git_token = match &repository {
+            Repository::GitUrl { url, .. } => match provider_of(url) {
+                Some(p) => inner.secrets.get(SecretKind::Provider, p)?,
+                None => None,
+            },
+            Repository::LocalFolder { .. } => None,
+        };
+        // Without secrets there is nothing to seal, and no keychain is needed.
+        let sealing_key = if llm.api_key.is_some() || !secrets.is_empty() {
+            Some(inner.secrets.sealing_key()?)
+        } else {
+            None
+        };
+        Ok(StartRequest {
+            repository,
+            task,
+            llm,
+            confirmation_policy: policy(settings.agent.confirmation),
+            max_iterations: settings.agent.max_iterations,
+            setup_timeout: 600,
+            git_token,
+            sealing_key,
+            secrets,
+            continue_conversation,
+        })
+    }
+
+    fn launch(&self, request: StartRequest) -> Result<StartTask, ConversationError> {
+        let mut updates = self.inner.starts.subscribe();
+        let repository = describe(&request.repository);
+        let branch = match &request.repository {
+            Repository::GitUrl {
+                branch, new_branch, ..
+            } => new_branch.clone().or(branch.clone()),
+            Repository::LocalFolder { .. } => None,
+        };
+        let model = request.llm.model.clone();
+        let task = self.inner.starts.spawn(request)?;
+        let service = self.clone();
+        let task_id = task.id.clone();
+        tokio::spawn(async move {
+            let done = loop {
+                match updates.recv().await {
+                    Ok(t) if t.id == task_id && is_final(t.status) => break Some(t),
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        if let Ok(t) = service.inner.starts.get(&task_id)
+                            && is_final(t.status)
+                        {
+                            break Some(t);
+                        }
+                    }
+                    Err(_) => break None,
+                }
+            };
+            let Some(done) = done else { return };
+            if done.status == StartStatus::Ready {
+                if let Err(e) = service
+                    .adopt(&done, &repository, branch.as_deref(), &model)
+                    .await
+                {
+                    tracing::warn!(task = %done.id, error = %e, "could not take over a started conversation");
+                }
+            } else {
+                let lost = service.take_queued(&done.id);
+                if !lost.is_empty() {
+                    tracing::warn!(task = %done.id, messages = lost.len(), "the start failed; queued messages were not delivered");
+                }
+            }
+        });
+        Ok(task)
+    }
+
+    /// Records a READY start task's conversation, follows it, and delivers queued messages.
+    async fn adopt(
+        &self,
+        task: &StartTask,
+        repository: &str,
+        branch: Option<&str>,
+        model: &str,
+    ) -> Result<(), ConversationError> {
+        let (Some(id), Some(sandbox_id)) = (&task.conversation_id, &task.sandbox_id) else {
+            return Ok(());
+        };
+        let workspace = task.workspace.as_ref().map(|w| w.display().to_string());
+        self.inner.records.put(&NewRecord {
+            id,
+            workspace: workspace.as_deref(),
+            repository: Some(repository),
+            branch,
+            sandbox_id: Some(sandbox_id),
+            model: Some(model),
+            start_task_id: Some(&task.id),
+            title: None,
+        })?;
+        let client = self.follow(id, sandbox_id).await?;
+        self.watch_workspace(id, workspace.as_deref());
+        for message in self.take_queued(&task.id) {
+            client.send_message(id, &message, true).await?;
+        }
+        Ok(())
+    }
+
+    fn take_queued(&self, task_id: &str) -> Vec<String> {
+        self.inner
+            .queued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(task_id)
+            .unwrap_or_default()
+    }
+
+    /// Follows a conversation's events in its sandbox (once); returns a client for it.
+    async fn follow(&self, id: &str, sandbox_id: &str) -> Result<AgentClient, ConversationError> {
+        let sandbox = self.inner.sandboxes.get(sandbox_id).await?;
+        let key = self.inner.sandboxes.session_key(sandbox_id).await?;
+        let mut follows = self.inner.follows.lock().unwrap_or_else(|e| e.into_inner());
+        if follows.get(id).is_none_or(|f| f.is_finished()) {
+            follows.insert(
+                id.to_string(),
+                self.inner.bridge.follow(id, &sandbox.agent_url, &key),
+            );
+        }
+        Ok(AgentClient::new(&sandbox.agent_url, key))
+    }
+
+    fn watch_workspace(&self, id: &str, workspace: Option<&str>) {
+        if let Some(ws) = workspace
+            && let Err(e) = self.inner.watcher.watch(id, Path::new(ws))
+        {
+            tracing::warn!(conversation = %id, error = %e, "changed files will not update live");
+        }
+    }
+
+    fn forget_follow(&self, id: &str) {
+        self.inner
+            .follows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    /// Follows every conversation whose sandbox is still there (after the app starts).
+    pub async fn reattach(&self) -> Result<usize, ConversationError> {
+        let mut n = 0;
+        for (id, sandbox_id) in self.inner.records.live()? {
+            match self.follow(&id, &sandbox_id).await {
+                Ok(_) => {
+                    let workspace = self.inner.records.get(&id)?.and_then(|c| c.workspace);
+                    self.watch_workspace(&id, workspace.as_deref());
+                    n += 1
+                }
+                Err(e) => {
+                    tracing::warn!(conversation = %id, error = %e, "cannot follow a conversation")
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// A client for a live conversation: its sandbox resumed if paused, marked as used.
+    async fn client(&self, id: &str) -> Result<AgentClient, ConversationError> {
+        let conv = self.summary(id)?;
+        let sandbox_id = conv
+            .sandbox_id
+            .ok_or_else(|| ConversationError::Archived(id.to_string()))?;
+        let sandboxes = &self.inner.sandboxes;
+        let sandbox = match sandboxes.get(&sandbox_id).await {
+            Ok(s) if s.status == SandboxStatus::Missing => {
+                return Err(ConversationError::Archived(id.to_string()));
+            }
+            Ok(s) => s,
+            Err(SandboxError::NotFound(_)) => {
+                return Err(ConversationError::Archived(id.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if sandbox.status == SandboxStatus::Paused {
+            sandboxes.resume(&sandbox_id).await?;
+        }
+        sandboxes.touch(&sandbox_id)?;
+        self.follow(id, &sandbox_id).await
+    }
+
+    fn summary(&self, id: &str) -> Result<ConversationSummary, ConversationError> {
+        self.inner
+            .records
+            .get(id)?
+            .ok_or_else(|| ConversationError::NotFound(id.to_string()))
+    }
+
+    /// Stores the events of the conversation's agent-server that the mirror lacks (after the
+    /// app was away). Returns how many.
+    pub async fn catch_up(&self, id: &str) -> Result<usize, ConversationError> {
+        let client = self.client(id).await?;
+        self.inner
+            .bridge
+            .catch_up(&client, id)
+            .await
+            .map_err(|e| match e {
+                crate::bridge::BridgeError::Client(c) => ConversationError::Agent(c),
+                crate::bridge::BridgeError::Store(s) => ConversationError::Store(s),
+            })
+    }
+
+    /// Sends a message and runs the agent on it.
+    pub async fn send(&self, id: &str, text: &str) -> Result<(), ConversationError> {
+        check_message(text)?;
+        Ok(self.client(id).await?.send_message(id, text, true).await?)
+    }
+
+    /// Sends a message to the conversation a start task is creating: at once when it is READY,
+    /// else when it becomes READY.
+    pub async fn send_to_start(&self, task_id: &str, text: &str) -> Result<(), ConversationError> {
+        check_message(text)?;
+        let task = self.inner.starts.get(task_id)?;
+        match (task.status, &task.conversation_id) {
+            (StartStatus::Ready, Some(id)) if self.inner.records.get(id)?.is_some() => {
+                self.send(id, text).await
+            }
+            (StartStatus::Error, _) => Err(ConversationError::Invalid(format!(
+                "the conversation did not start: {}",
+                task.detail.unwrap_or_default()
+            ))),
+            _ => {
+                self.inner
+                    .queued
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(task_id.to_string())
+                    .or_default()
+                    .push(text.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn run(&self, id: &str) -> Result<(), ConversationError> {
+        match self.client(id).await?.run(id).await {
+            // Running already is what the user wanted.
+            Err(ClientError::Http { status: 409, .. }) | Ok(()) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn pause(&self, id: &str) -> Result<(), ConversationError> {
+        Ok(self.client(id).await?.pause(id).await?)
+    }
+
+    /// Resumes a paused conversation (its sandbox too).
+    pub async fn resume(&self, id: &str) -> Result<(), ConversationError> {
+        self.run(id).await
+    }
+
+    /// Accepts the actions waiting for confirmation, or rejects them with a reason.
+    pub async fn confirm(
+        &self,
+        id: &str,
+        accept: bool,
+        reason: Option<&str>,
+    ) -> Result<(), ConversationError> {
+        Ok(self
+            .client(id)
+            .await?
+            .respond_to_confirmation(id, accept, reason)
+            .await?)
+    }
+
+    /// A side question, answered without entering the conversation's history.
+    pub async fn ask(&self, id: &str, question: &str) -> Result<String, ConversationError> {
+        check_message(question)?;
+        Ok(self.client(id).await?.ask(id, question).await?)
+    }
+
+    pub fn list(&self, page: PageRequest) -> Result<ConversationPage, ConversationError> {
+        Ok(self.inner.records.list(page)?)
+    }
+
+    pub fn get(&self, id: &str) -> Result<ConversationSummary, ConversationError> {
+        self.summary(id)
+    }
+
+    /// Its mirrored events, oldest first (readable with or without a sandbox).
+    pub fn events(&self, id: &str) -> Result<Vec<Event>, ConversationError> {
+        self.summary(id)?;
+        Ok(self.inner.bridge.mirror().events(id)?)
+    }
+
+    pub fn rename(&self, id: &str, title: &str) -> Result<(), ConversationError> {
+        let title = title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(ConversationError::Invalid(
+                "a title has 1 to 200 characters".into(),
+            ));
+        }
+        if self.inner.records.rename(id, title)? {
+            Ok(())
+        } else {
+            Err(ConversationError::NotFound(id.to_string()))
+        }
+    }
+
+    /// Full-text search: titles first, then messages, commands, outputs and errors.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, ConversationError> {
+        search(
+            &self.inner.records,
+            self.inner.bridge.mirror(),
+            query,
+            limit,
+        )
+    }
+
+    /// Writes the conversation as a zip: `meta.json` and one JSON file per event.
+    pub fn export(&self, id: &str, dest: &Path) -> Result<usize, ConversationError> {
+        export(&self.inner.records, self.inner.bridge.mirror(), id, dest)
+    }
+
+    /// Deletes the conversation everywhere: its agent-server's copy, its sandbox (unless another
+    /// conversation uses it), and the mirror.
+    pub async fn delete(&self, id: &str) -> Result<(), ConversationError> {
+        let conv = self.summary(id)?;
+        self.forget_follow(id);
+        self.inner.watcher.unwatch(id);
+        let mut removed_on_server = false;
+        if !conv.archived
+            && let Ok(client) = self.client(id).await
+        {
+            match client.delete_conversation(id).await {
+                Ok(()) | Err(ClientError::Http { status: 404, .. }) => removed_on_server = true,
+                Err(e) => {
+                    tracing::warn!(conversation = %id, error = %e, "the agent-server could not delete it; removing its files")
+                }
+            }
+            self.forget_follow(id);
+        }
+        if !removed_on_server && let Ok(uuid) = uuid::Uuid::parse_str(id) {
+            let dir = self
+                .inner
+                .paths
+                .conversations()
+                .join(uuid.simple().to_string());
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| {
+                    ConversationError::Io(format!("cannot remove {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        if let Some(sandbox_id) = &conv.sandbox_id
+            && self.inner.records.using_sandbox(sandbox_id)? <= 1
+        {
+            match self.inner.sandboxes.delete(sandbox_id).await {
+                Ok(()) | Err(SandboxError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.inner.records.delete(id)?;
+        Ok(())
+    }
+
+    /// Starts watching a conversation's events (before sending it anything, so nothing that
+    /// follows is missed).
+    pub fn watch(&self, id: &str) -> RunWatch {
+        RunWatch {
+            id: id.to_string(),
+            updates: self.inner.bridge.subscribe(),
+            mirror: self.inner.bridge.mirror().clone(),
+            seen: HashSet::new(),
+        }
+    }
+}
+
+fn check_message(text: &str) -> Result<(), ConversationError> {
+    if text.trim().is_empty() {
+        return Err(ConversationError::Invalid("the message is empty".into()));
+    }
+    Ok(())
+}

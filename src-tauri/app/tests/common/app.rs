@@ -1,0 +1,118 @@
+//! A whole app on a temporary Berth home: settings with one LLM profile pointing at a scripted
+//! LLM (its key in the real keychain), process sandboxes, and helpers to wait on what the user
+//! would watch.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use berth_app::app::{App, AppOptions, Library};
+use berth_app::paths::Paths;
+use berth_app::secrets::SecretKind;
+use berth_app::settings::{LlmProfile, Runtime, Settings};
+use berth_app::start::{StartStatus, StartTask};
+use berth_scripted_llm::{ScriptedLlm, Step};
+
+use super::server_binary;
+
+pub const LLM_KEY: &str = "sk-berth-app-7d41e0";
+
+pub struct AppFx {
+    pub tmp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub llm: ScriptedLlm,
+    pub app: App,
+}
+
+pub fn library(home: &Path) -> Library {
+    Library::open(Paths::at(home)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub async fn open(home: &Path) -> App {
+    App::open(
+        library(home),
+        AppOptions {
+            runtime: Some(Runtime::Process),
+            agent_server_binary: Some(server_binary()),
+            idle_check: None,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Settings (one active profile) and its key saved; the app opened.
+pub async fn app_fixture(script: Vec<Step>, edit: impl FnOnce(&mut Settings)) -> AppFx {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tmp.path().join("home");
+    let llm = ScriptedLlm::start(script)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lib = library(&home);
+    let mut settings = Settings {
+        llm_profiles: vec![LlmProfile {
+            name: "scripted".into(),
+            model: "openai/scripted".into(),
+            base_url: Some(llm.openai_base_url()),
+        }],
+        active_profile: Some("scripted".into()),
+        ..Settings::default()
+    };
+    edit(&mut settings);
+    lib.settings
+        .save(&settings)
+        .unwrap_or_else(|e| panic!("{e}"));
+    lib.secrets
+        .set(SecretKind::Llm, "scripted", LLM_KEY, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let app = open(&home).await;
+    AppFx {
+        tmp,
+        home,
+        llm,
+        app,
+    }
+}
+
+pub fn folder(fx: &AppFx, name: &str) -> PathBuf {
+    let p = fx.tmp.path().join(name);
+    std::fs::create_dir_all(&p).unwrap_or_default();
+    p
+}
+
+/// Waits for a start task to end; panics with its detail unless it is READY.
+pub async fn ready(app: &App, task: &StartTask) -> StartTask {
+    for _ in 0..600 {
+        let t = app.starts.get(&task.id).unwrap_or_else(|e| panic!("{e}"));
+        match t.status {
+            StartStatus::Ready => {
+                // The conversation is recorded right after READY.
+                if let Some(id) = &t.conversation_id
+                    && app.conversations.get(id).is_ok()
+                {
+                    return t;
+                }
+            }
+            StartStatus::Error => panic!("start failed: {:?}", t.detail),
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the start task never became ready")
+}
+
+/// Waits until the mirrored status is `want`.
+pub async fn status(app: &App, id: &str, want: &str) {
+    for _ in 0..600 {
+        if app
+            .conversations
+            .get(id)
+            .is_ok_and(|c| c.status.as_deref() == Some(want))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = app.conversations.get(id).ok().and_then(|c| c.status);
+    panic!("conversation {id} never reached {want} (is {got:?})");
+}

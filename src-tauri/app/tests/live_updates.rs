@@ -1,0 +1,171 @@
+//! What flows out of a running conversation besides its events in the app: webhook batches,
+//! delivered with retries when the receiver fails, and live changed files of the workspace.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use berth_app::conversations::NewConversation;
+use berth_app::settings::Webhook;
+use berth_app::start::Repository;
+use berth_scripted_llm::Step;
+use common::app::{app_fixture, folder, ready, status};
+use common::git;
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Receiver {
+    calls: Arc<Mutex<Vec<Value>>>,
+}
+
+/// A webhook receiver that fails twice, then accepts.
+async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
+    let mut calls = r.calls.lock().unwrap_or_else(|e| e.into_inner());
+    calls.push(body);
+    if calls.len() <= 2 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_failing_twice_gets_the_batch_on_the_third_attempt() {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!(
+        "http://{}/hook",
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
+    let router = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let fx = app_fixture(vec![Step::text("hello from the agent")], |s| {
+        s.webhooks = vec![Webhook {
+            url: url.clone(),
+            enabled: true,
+        }];
+    })
+    .await;
+    let ws = folder(&fx, "ws");
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws },
+            task: Some("say hello".into()),
+            profile: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let task = ready(&fx.app, &task).await;
+    let id = task.conversation_id.unwrap_or_default();
+    status(&fx.app, &id, "finished").await;
+
+    // Retries back off 1 s then 2 s.
+    let mut delivered = Vec::new();
+    for _ in 0..200 {
+        delivered = fx.app.webhooks.deliveries(50).unwrap_or_default();
+        if delivered.iter().any(|d| d.delivered) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    delivered.reverse();
+    let first_batch: Vec<_> = delivered
+        .iter()
+        .filter(|d| d.first_event_id == delivered[0].first_event_id)
+        .collect();
+    let outcome: Vec<(u32, Option<u16>, bool)> = first_batch
+        .iter()
+        .map(|d| (d.attempt, d.http_status, d.delivered))
+        .collect();
+    assert_eq!(
+        outcome,
+        vec![
+            (1, Some(503), false),
+            (2, Some(503), false),
+            (3, Some(200), true)
+        ],
+        "{delivered:?}"
+    );
+    let calls = receiver.calls.lock().map(|c| c.clone()).unwrap_or_default();
+    assert_eq!(calls[0], calls[2], "a retry must send the same batch");
+    assert_eq!(calls[2]["conversation_id"], id.as_str());
+    let kinds: Vec<&str> = calls[2]["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"MessageEvent"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn the_agents_edits_reach_the_changes_view_live() {
+    let fx = app_fixture(
+        vec![
+            Step::tool(
+                "terminal",
+                json!({"command": "printf '# Notes\\n' > notes.md"}),
+            ),
+            Step::tool("terminal", json!({"command": "echo changed >> README.md"})),
+            Step::text("edited"),
+        ],
+        |_| {},
+    )
+    .await;
+    let ws = folder(&fx, "repo");
+    std::fs::write(ws.join("README.md"), "hello\n").unwrap_or_default();
+    git(&ws, &["init", "-q"]);
+    git(&ws, &["add", "."]);
+    git(&ws, &["commit", "-qm", "init"]);
+
+    let mut changes = fx.app.watcher.subscribe();
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws.clone() },
+            task: Some("take notes".into()),
+            profile: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let task = ready(&fx.app, &task).await;
+    let id = task.conversation_id.unwrap_or_default();
+    assert!(fx.app.watcher.is_watching(&id));
+
+    let mut last = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        let Ok(Ok(update)) = tokio::time::timeout(Duration::from_secs(1), changes.recv()).await
+        else {
+            continue;
+        };
+        if update.conversation_id != id {
+            continue;
+        }
+        last = update
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.status.clone()))
+            .collect::<Vec<_>>();
+        if last.contains(&("notes.md".into(), "untracked".into()))
+            && last.contains(&("README.md".into(), "modified".into()))
+        {
+            status(&fx.app, &id, "finished").await;
+            return;
+        }
+    }
+    panic!("the changed files never showed both edits; last update: {last:?}");
+}

@@ -28,6 +28,8 @@ use crate::webhooks::Webhooks;
 pub enum AppError {
     #[error("Berth cannot find a folder for its data; set BERTH_HOME to a folder it may write to")]
     NoHome,
+    #[error("there is no LLM profile {0}; add one in Settings → LLM")]
+    NoProfile(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -72,6 +74,24 @@ impl Library {
             paths,
             store,
         })
+    }
+
+    /// "Test connection" for a profile by name (`None`: the active one), with its keychain key.
+    pub async fn test_profile(
+        &self,
+        name: Option<&str>,
+    ) -> Result<crate::llm_check::ConnectionReport, AppError> {
+        let settings = self.settings.load()?;
+        let profile = match name {
+            Some(n) => settings.llm_profiles.iter().find(|p| p.name == n),
+            None => settings.active(),
+        }
+        .cloned()
+        .ok_or_else(|| AppError::NoProfile(name.unwrap_or("(active)").to_string()))?;
+        let key = self
+            .secrets
+            .get(crate::secrets::SecretKind::Llm, &profile.name)?;
+        Ok(crate::llm_check::test_connection(&profile, key).await)
     }
 
     /// `BERTH_HOME`, else the platform's data folder.

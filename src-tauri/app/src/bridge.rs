@@ -127,26 +127,38 @@ impl EventBridge {
             .send(Ws::Text(auth.into()))
             .await
             .map_err(|e| e.to_string())?;
-        // Subscribed: now the log, so nothing between the two is missed.
+        // The server subscribes us once it has read the key, then sends its state snapshot:
+        // after that first frame nothing emitted is missed, so the log read next leaves no gap,
+        // and the socket's copies of logged events are stored once, in the log's order.
+        let first = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .ok()
+            .flatten();
         self.catch_up(client, id).await.map_err(|e| e.to_string())?;
-        while let Some(frame) = socket.next().await {
+        let mut next = first;
+        while let Some(frame) = next {
             match frame.map_err(|e| e.to_string())? {
-                Ws::Text(text) => {
-                    let Ok(event) = serde_json::from_str::<Event>(&text) else {
-                        continue;
-                    };
-                    let new = self.mirror.insert(id, &event).map_err(|e| e.to_string())?;
-                    if new || !crate::mirror::is_persistent(&event) {
-                        let _ = self.updates.send((id.to_string(), event));
-                    }
-                }
+                Ws::Text(text) => self.receive(id, &text).map_err(|e| e.to_string())?,
                 Ws::Close(frame) => {
                     let code = frame.map(|f| u16::from(f.code));
                     return Ok(code.filter(|c| *c == 4001 || *c == 4004));
                 }
                 _ => {}
             }
+            next = socket.next().await;
         }
         Ok(None)
+    }
+
+    /// One socket frame: stored once if it is a logged event, published if new or transient.
+    fn receive(&self, id: &str, text: &str) -> Result<(), StoreError> {
+        let Ok(event) = serde_json::from_str::<Event>(text) else {
+            return Ok(());
+        };
+        let new = self.mirror.insert(id, &event)?;
+        if new || !crate::mirror::is_persistent(&event) {
+            let _ = self.updates.send((id.to_string(), event));
+        }
+        Ok(())
     }
 }

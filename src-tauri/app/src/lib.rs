@@ -7,7 +7,8 @@
 //! - [`agent_client`]: the app's HTTP client for an agent-server;
 //! - [`mirror`] and [`bridge`]: every conversation's events in the app's own database, kept in
 //!   step with the agent-server's socket, searchable;
-//! - [`settings`]: validated user settings and their JSON schema;
+//! - [`settings`]: validated user settings and their JSON schema; [`llm_check`]: "test
+//!   connection" and local LLM servers found;
 //! - [`secrets`]: secrets in the OS keychain, never in the database;
 //! - [`conversations`]: starting, following, searching, exporting, deleting conversations;
 //! - [`webhooks`] and [`watcher`]: events to user URLs; live changed files of workspaces;
@@ -18,6 +19,7 @@ pub mod agent_client;
 pub mod app;
 pub mod bridge;
 pub mod conversations;
+pub mod llm_check;
 pub mod mirror;
 pub mod paths;
 pub mod sandbox;

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use berth_app::app::{App, AppOptions, Library};
 use berth_app::conversations::{self, NewConversation, PageRequest, RunWatch, SortBy};
+use berth_app::llm_check;
 use berth_app::secrets::SecretKind;
 use berth_app::settings::{LlmProfile, Runtime, Settings};
 use berth_app::start::{Repository, StartStatus};
@@ -32,7 +33,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
             run(library, &folder, task, runtime, profile, keep_sandbox, json).await
         }
         Command::Conversations(cmd) => conversations(library, cmd, json).await,
-        Command::Settings(cmd) => settings(library, cmd),
+        Command::Settings(cmd) => settings(library, cmd, json).await,
         Command::Secrets(cmd) => secrets(library, cmd),
     }
 }
@@ -297,7 +298,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
     Ok(0)
 }
 
-fn settings(library: Library, cmd: SettingsCmd) -> Result<u8> {
+async fn settings(library: Library, cmd: SettingsCmd, json: bool) -> Result<u8> {
     match cmd {
         SettingsCmd::Show => {
             println!(
@@ -309,6 +310,22 @@ fn settings(library: Library, cmd: SettingsCmd) -> Result<u8> {
             "{}",
             serde_json::to_string_pretty(&berth_app::settings::schema())?
         ),
+        SettingsCmd::Test { profile } => {
+            let report = library.test_profile(profile.as_deref()).await?;
+            say(json, serde_json::to_value(&report)?, report.message.clone());
+            return Ok(if report.ok { 0 } else { 1 });
+        }
+        SettingsCmd::DetectLocal => {
+            let found = llm_check::detect_local(llm_check::DEFAULT_LOCAL).await;
+            if json {
+                println!("{}", serde_json::to_string(&found)?);
+            } else if found.is_empty() {
+                println!("no Ollama or LM Studio answers on this machine");
+            }
+            for s in found.iter().filter(|_| !json) {
+                println!("{:?} at {}: {}", s.kind, s.base_url, s.models.join(", "));
+            }
+        }
         SettingsCmd::Import { file } => {
             let text = if file.as_os_str() == "-" {
                 read_stdin()?

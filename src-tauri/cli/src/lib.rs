@@ -130,6 +130,10 @@ pub enum SettingsCmd {
     Schema,
     /// Replace the settings with a JSON file (`-` for stdin), after validating it.
     Import { file: PathBuf },
+    /// Send one tiny completion with a profile (default: the active one) and say how it went.
+    Test { profile: Option<String> },
+    /// Look for Ollama and LM Studio on this machine and list their models.
+    DetectLocal,
     /// Add (or replace) an LLM profile; `--key-stdin` reads its API key into the keychain.
     AddProfile {
         name: String,

@@ -171,3 +171,28 @@ async fn settings_and_secrets_from_the_command_line() {
     );
     assert!(!h.ok(&["secrets", "list"], None).contains("API_TOKEN"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_test_checks_the_active_profile_with_its_keychain_key() {
+    let llm = llm(vec![
+        Step::text("OK"),
+        Step::error(401, r#"{"error": {"message": "invalid key"}}"#),
+    ])
+    .await;
+    let h = Home::new();
+    h.use_llm(&llm);
+    let ok = h.ok(&["settings", "test"], None);
+    assert!(ok.contains("openai/scripted answered in"), "{ok}");
+    let auth = llm.requests()[0]
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    assert_eq!(auth, Some(format!("Bearer {LLM_KEY}")));
+    let refused = h.berth(&["settings", "test", "scripted"], None);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("The API key was refused"));
+    let missing = h.berth(&["settings", "test", "nope"], None);
+    assert_eq!(missing.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no LLM profile nope"));
+}

@@ -300,3 +300,76 @@ async fn a_conversation_whose_sandbox_died_is_read_from_the_mirror_and_goes_on_i
         "the new sandbox lost the history"
     );
 }
+
+#[tokio::test]
+async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start() {
+    let mut fx = app_fixture(vec![Step::text("started without the app")], |_| {}).await;
+    let ws = folder(&fx, "ws");
+    // A start that reached READY while the app was stopping: the conversation exists in its
+    // sandbox, the app never recorded it.
+    let mut llm = berth_protocol::LlmConfig::new("openai/scripted");
+    llm.base_url = Some(fx.llm.openai_base_url());
+    llm.api_key = Some(LLM_KEY.into());
+    let request = berth_app::start::StartRequest {
+        repository: Repository::LocalFolder { path: ws },
+        task: Some("unseen start".into()),
+        llm,
+        confirmation_policy: Default::default(),
+        max_iterations: 10,
+        setup_timeout: 30,
+        git_token: None,
+        sealing_key: None,
+        secrets: Vec::new(),
+        continue_conversation: None,
+    };
+    let done = fx
+        .app
+        .starts
+        .start(request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = done.conversation_id.clone().unwrap_or_default();
+    assert!(fx.app.conversations.get(&id).is_err());
+    // And one the app was in the middle of.
+    fx.app
+        .library
+        .store
+        .lock()
+        .execute(
+            "INSERT INTO start_tasks (id, status, request, created_at, updated_at) VALUES ('cut-short', 'PREPARING_REPOSITORY', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    drop(std::mem::replace(&mut fx.app, open(&fx.home).await));
+    let app = &fx.app;
+    let cut = app
+        .starts
+        .get("cut-short")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cut.status, berth_app::start::StartStatus::Error);
+    assert!(
+        cut.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("Berth stopped while this conversation was starting")),
+        "{cut:?}"
+    );
+    status(app, &id, "finished").await;
+    let conv = app.conversations.get(&id).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(conv.title.as_deref(), Some("unseen start"));
+    assert!(!conv.archived);
+    let texts: Vec<String> = app
+        .conversations
+        .events(&id)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| match &e.body {
+            berth_protocol::EventBody::MessageEvent { llm_message, .. } => Some(llm_message.text()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t == "started without the app"),
+        "{texts:?}"
+    );
+}

@@ -224,13 +224,7 @@ impl ConversationService {
 
     fn launch(&self, request: StartRequest) -> Result<StartTask, ConversationError> {
         let mut updates = self.inner.starts.subscribe();
-        let repository = describe(&request.repository);
-        let branch = match &request.repository {
-            Repository::GitUrl {
-                branch, new_branch, ..
-            } => new_branch.clone().or(branch.clone()),
-            Repository::LocalFolder { .. } => None,
-        };
+        let (repository, branch) = describe(&request.repository);
         let model = request.llm.model.clone();
         let task = self.inner.starts.spawn(request)?;
         let service = self.clone();
@@ -337,8 +331,26 @@ impl ConversationService {
             .remove(id);
     }
 
-    /// Follows every conversation whose sandbox is still there (after the app starts).
+    /// Follows every conversation whose sandbox is still there (after the app starts): the
+    /// recorded ones, and those whose start task became READY just before the app stopped.
     pub async fn reattach(&self) -> Result<usize, ConversationError> {
+        self.inner.starts.fail_interrupted().await?;
+        for task in self.inner.starts.with_status(&[StartStatus::Ready])? {
+            let Some(id) = &task.conversation_id else {
+                continue;
+            };
+            if self.inner.records.get(id)?.is_some() {
+                continue;
+            }
+            let request = self.inner.starts.request(&task.id)?;
+            let (repository, branch) = describe(&request.repository);
+            if let Err(e) = self
+                .adopt(&task, &repository, branch.as_deref(), &request.llm.model)
+                .await
+            {
+                tracing::warn!(conversation = %id, error = %e, "cannot take over a conversation started before a stop");
+            }
+        }
         let mut n = 0;
         for (id, sandbox_id) in self.inner.records.live()? {
             match self.follow(&id, &sandbox_id).await {

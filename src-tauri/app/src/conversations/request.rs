@@ -39,10 +39,16 @@ pub(super) fn provider_of(url: &str) -> Option<&'static str> {
     }
 }
 
-pub(super) fn describe(r: &Repository) -> String {
+/// How lists name a repository, and the branch the agent works on.
+pub(super) fn describe(r: &Repository) -> (String, Option<String>) {
     match r {
-        Repository::LocalFolder { path } => path.display().to_string(),
-        Repository::GitUrl { url, .. } => url.clone(),
+        Repository::LocalFolder { path } => (path.display().to_string(), None),
+        Repository::GitUrl {
+            url,
+            branch,
+            new_branch,
+            ..
+        } => (url.clone(), new_branch.clone().or(branch.clone())),
     }
 }
 

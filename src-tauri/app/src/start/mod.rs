@@ -6,22 +6,21 @@
 //! The request is stored without its secrets (LLM key, git token).
 
 mod repo;
+mod steps;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use berth_protocol::{ConfirmationPolicy, LlmConfig};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::broadcast;
 
 pub use repo::HOOK_MARKER;
 
-use crate::agent_client::AgentClient;
 use crate::paths::Paths;
-use crate::sandbox::{SandboxKind, SandboxService, SandboxSpec, now};
+use crate::sandbox::{SandboxService, now};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +207,67 @@ impl StartTaskService {
         .ok_or_else(|| StartError::NotFound(id.to_string()))
     }
 
+    /// The request a task was started with, as stored (without its secrets).
+    pub fn request(&self, id: &str) -> Result<StartRequest, StartError> {
+        let raw = self
+            .store
+            .text("SELECT request FROM start_tasks WHERE id = ?1", id)?
+            .ok_or_else(|| StartError::NotFound(id.to_string()))?;
+        serde_json::from_str(&raw)
+            .map_err(|e| StartError::Store(StoreError::Corrupt(e.to_string())))
+    }
+
+    /// Tasks in one of the given states.
+    pub fn with_status(&self, statuses: &[StartStatus]) -> Result<Vec<StartTask>, StartError> {
+        let ids: Vec<String> = {
+            let conn = self.store.lock();
+            let mut stmt = conn
+                .prepare("SELECT id, status FROM start_tasks ORDER BY created_at")
+                .map_err(StoreError::from)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(StoreError::from)?;
+            rows.filter_map(Result::ok)
+                .filter(|(_, s)| statuses.contains(&StartStatus::parse(s)))
+                .map(|(id, _)| id)
+                .collect()
+        };
+        ids.iter().map(|id| self.get(id)).collect()
+    }
+
+    /// Marks the tasks the app left unfinished when it stopped as ERROR (removing their
+    /// sandboxes), so the user sees what happened. Call before starting anything.
+    pub async fn fail_interrupted(&self) -> Result<Vec<String>, StartError> {
+        use StartStatus::*;
+        let unfinished = self.with_status(&[
+            Working,
+            WaitingForSandbox,
+            PreparingRepository,
+            RunningSetupScript,
+            SettingUpGitHooks,
+            SettingUpSkills,
+            StartingConversation,
+        ])?;
+        let mut ids = Vec::new();
+        for mut task in unfinished {
+            if let Some(sandbox) = task.sandbox_id.clone()
+                && let Err(e) = self.sandboxes.delete(&sandbox).await
+            {
+                tracing::warn!(%sandbox, error = %e, "could not remove the sandbox of an interrupted start");
+            }
+            let was = task.status.as_str();
+            self.record(
+                &mut task,
+                StartStatus::Error,
+                Some(format!(
+                    "Berth stopped while this conversation was starting ({was}). Start it again."
+                )),
+            )?;
+            ids.push(task.id);
+        }
+        Ok(ids)
+    }
+
     /// The states a task went through, oldest first.
     pub fn transitions(&self, id: &str) -> Result<Vec<(StartStatus, Option<String>)>, StartError> {
         let conn = self.store.lock();
@@ -309,211 +369,6 @@ impl StartTaskService {
             }
             let _ = self.record(task, StartStatus::Error, Some(reason));
         }
-    }
-
-    /// Files Berth wrote in the workspace become the container user's, so the agent can change them.
-    fn hand_to_sandbox(&self, workspace: &std::path::Path) {
-        if self.sandboxes.kind() == SandboxKind::Docker {
-            crate::sandbox::docker::share_with_container(workspace);
-        }
-    }
-
-    async fn steps(&self, task: &mut StartTask, req: &StartRequest) -> Result<(), Failed> {
-        if req.llm.model.trim().is_empty() {
-            return Err(Failed(
-                "No LLM model is set: choose one in Settings → LLM.".into(),
-            ));
-        }
-        let (workspace, clone_from) = match &req.repository {
-            Repository::LocalFolder { path } => {
-                if !path.is_dir() {
-                    return Err(Failed(format!(
-                        "The folder {} does not exist. Choose an existing folder.",
-                        path.display()
-                    )));
-                }
-                (std::fs::canonicalize(path)?, None)
-            }
-            Repository::GitUrl { url, .. } => {
-                if url.trim().is_empty() {
-                    return Err(Failed("The repository URL is empty.".into()));
-                }
-                let dir = self.paths.workspaces().join(&task.id);
-                std::fs::create_dir_all(&dir).map_err(|e| {
-                    Failed(format!(
-                        "cannot create the workspace {}: {e}",
-                        dir.display()
-                    ))
-                })?;
-                (dir, Some(url.clone()))
-            }
-        };
-        task.workspace = Some(workspace.clone());
-
-        self.record(
-            task,
-            StartStatus::WaitingForSandbox,
-            Some(format!(
-                "Starting a {} sandbox",
-                self.sandboxes.kind().as_str()
-            )),
-        )?;
-        let sandbox = self
-            .sandboxes
-            .create(&SandboxSpec {
-                workspace: workspace.clone(),
-                sealing_key: req.sealing_key.clone(),
-            })
-            .await?;
-        task.sandbox_id = Some(sandbox.id.clone());
-        let key = self.sandboxes.session_key(&sandbox.id).await?;
-        let client = AgentClient::new(&sandbox.agent_url, key);
-
-        self.record(
-            task,
-            StartStatus::PreparingRepository,
-            Some("Preparing the repository".into()),
-        )?;
-        if let (
-            Some(url),
-            Repository::GitUrl {
-                branch,
-                new_branch,
-                full_clone,
-                ..
-            },
-        ) = (clone_from, &req.repository)
-        {
-            repo::clone(
-                &url,
-                &workspace,
-                branch.as_deref(),
-                new_branch.as_deref(),
-                *full_clone,
-                req.git_token.as_deref(),
-            )
-            .await
-            .map_err(Failed)?;
-            self.hand_to_sandbox(&workspace);
-        }
-
-        let sandbox_ws = sandbox.workspace.display().to_string();
-        if workspace.join(".openhands/setup.sh").is_file() {
-            self.record(
-                task,
-                StartStatus::RunningSetupScript,
-                Some("Running .openhands/setup.sh".into()),
-            )?;
-            let timeout = Duration::from_secs(req.setup_timeout.max(1));
-            let out = client
-                .execute("bash .openhands/setup.sh", &sandbox_ws, timeout)
-                .await?;
-            let mut output = out.stdout.clone();
-            if !out.stderr.is_empty() {
-                output.push_str(&out.stderr);
-            }
-            let tail: String = output
-                .lines()
-                .rev()
-                .take(15)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n");
-            task.setup_output = Some(output);
-            match out.exit_code {
-                0 => {}
-                -1 => {
-                    return Err(Failed(format!(
-                        "The setup script .openhands/setup.sh did not finish within {} s. Make it faster or raise the setup timeout. Last output:\n{tail}",
-                        timeout.as_secs()
-                    )));
-                }
-                code => {
-                    return Err(Failed(format!(
-                        "The setup script .openhands/setup.sh failed with exit code {code}. Fix the script or remove it. Last output:\n{tail}"
-                    )));
-                }
-            }
-        }
-
-        self.record(
-            task,
-            StartStatus::SettingUpGitHooks,
-            Some("Installing git hooks".into()),
-        )?;
-        if repo::install_pre_commit(&workspace).await.map_err(Failed)? {
-            task.detail = Some("Installed .openhands/pre-commit.sh as the pre-commit hook".into());
-            self.hand_to_sandbox(&workspace);
-        }
-
-        let skills = berth_agent::skills::load_repo_skills(&workspace);
-        let names: Vec<&str> = skills.iter().map(|s| s.name.as_str()).collect();
-        let detail = if names.is_empty() {
-            "No repository skills".to_string()
-        } else {
-            format!("Repository skills: {}", names.join(", "))
-        };
-        self.record(task, StartStatus::SettingUpSkills, Some(detail))?;
-
-        self.record(
-            task,
-            StartStatus::StartingConversation,
-            Some("Creating the conversation".into()),
-        )?;
-        let mut llm = req.llm.clone();
-        if self.sandboxes.kind() == SandboxKind::Docker {
-            llm.base_url = llm.base_url.map(|u| reachable_from_container(&u));
-        }
-        let mut body = json!({
-            "agent": {"kind": "Agent", "llm": llm, "tools": [{"name": "terminal"}, {"name": "file_editor"}, {"name": "task_tracker"}, {"name": "glob"}, {"name": "grep"}]},
-            "workspace": {"working_dir": sandbox_ws},
-            "confirmation_policy": req.confirmation_policy,
-            "max_iterations": req.max_iterations,
-        });
-        let secrets: serde_json::Map<String, Value> = req
-            .secrets
-            .iter()
-            .map(|(name, value, description)| {
-                (
-                    name.clone(),
-                    json!({"kind": "StaticSecret", "value": value, "description": description}),
-                )
-            })
-            .collect();
-        let info = if let Some(id) = &req.continue_conversation {
-            // Stored outside the sandbox, the conversation loads in the new one by its id; its
-            // secrets come again through the secrets API, the new message goes after them.
-            body["conversation_id"] = json!(id);
-            let info = client.create_conversation(&body).await?;
-            if !secrets.is_empty() {
-                client
-                    .set_secrets(&info.id, &Value::Object(secrets))
-                    .await?;
-            }
-            if let Some(text) = req.task.as_deref().filter(|t| !t.trim().is_empty()) {
-                client.send_message(&info.id, text, true).await?;
-            }
-            info
-        } else {
-            body["secrets"] = Value::Object(secrets);
-            if let Some(text) = req.task.as_deref().filter(|t| !t.trim().is_empty()) {
-                body["initial_message"] =
-                    json!({"role": "user", "content": [{"type": "text", "text": text}]});
-            }
-            client.create_conversation(&body).await?
-        };
-        task.conversation_id = Some(info.id.clone());
-        self.record(
-            task,
-            StartStatus::Ready,
-            Some(format!(
-                "Conversation {} is running in sandbox {}",
-                info.id, sandbox.id
-            )),
-        )?;
-        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LlmConfig {
     pub model: String,
     #[serde(default)]
@@ -50,6 +51,7 @@ pub struct LlmConfig {
     #[serde(default)]
     pub extra_headers: Option<Map<String, Value>>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
@@ -105,6 +107,7 @@ impl LlmConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ToolSpec {
     pub name: String,
     #[serde(default)]
@@ -112,6 +115,7 @@ pub struct ToolSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SkillTrigger {
     Keyword { keywords: Vec<String> },
@@ -120,6 +124,7 @@ pub enum SkillTrigger {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SkillSpec {
     pub name: String,
     pub content: String,
@@ -130,10 +135,12 @@ pub struct SkillSpec {
     #[serde(default)]
     pub description: Option<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentContext {
     #[serde(default)]
     pub skills: Vec<SkillSpec>,
@@ -148,10 +155,12 @@ pub struct AgentContext {
     #[serde(default)]
     pub load_project_skills: bool,
     #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub extra: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind")]
 pub enum CondenserSpec {
     NoOpCondenser {},
@@ -177,6 +186,7 @@ fn default_keep_first() -> usize {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentSpec {
     #[serde(default = "default_agent_kind")]
     pub kind: String,
@@ -194,6 +204,7 @@ pub struct AgentSpec {
     #[serde(default)]
     pub filter_tools_regex: Option<String>,
     #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub extra: Map<String, Value>,
 }
 

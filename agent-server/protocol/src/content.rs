@@ -7,6 +7,7 @@ use serde_json::Value;
 /// The `type` tag of a `TextContent`; it is serialized even where the content stands alone
 /// (a system prompt, a thought), so it is a field rather than an enum tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum TextType {
     #[default]
@@ -14,6 +15,7 @@ pub enum TextType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ImageType {
     #[default]
@@ -21,6 +23,7 @@ pub enum ImageType {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TextContent {
     #[serde(default)]
     pub cache_prompt: bool,
@@ -40,6 +43,7 @@ impl TextContent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImageContent {
     #[serde(default)]
     pub cache_prompt: bool,
@@ -50,6 +54,7 @@ pub struct ImageContent {
 
 /// One piece of message content; each variant carries its own `type` field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum Content {
     Text(TextContent),
@@ -80,6 +85,7 @@ pub fn content_text(content: &[Content]) -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -89,6 +95,7 @@ pub enum Role {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum ToolCallOrigin {
     #[default]
@@ -98,6 +105,7 @@ pub enum ToolCallOrigin {
 
 /// A tool call as the LLM made it; `arguments` is the raw JSON string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessageToolCall {
     pub id: String,
     pub name: String,
@@ -109,6 +117,7 @@ pub struct MessageToolCall {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Message {
     pub role: Role,
     #[serde(default)]

@@ -10,6 +10,7 @@ use crate::agent::AgentSpec;
 use crate::state::{ConfirmationPolicy, ConversationStats, ExecutionStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Workspace {
     pub working_dir: String,
     #[serde(default = "local_workspace")]
@@ -30,6 +31,7 @@ impl Workspace {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationInfo {
     /// Dashed UUID.
     pub id: String,

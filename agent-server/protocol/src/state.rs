@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::SecurityRisk;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
     #[default]
@@ -41,6 +42,7 @@ impl ExecutionStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind")]
 pub enum ConfirmationPolicy {
     #[default]
@@ -83,6 +85,7 @@ impl ConfirmationPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenUsage {
     #[serde(default)]
     pub model: String,
@@ -118,6 +121,7 @@ impl TokenUsage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Cost {
     pub model: String,
     pub cost: f64,
@@ -125,6 +129,7 @@ pub struct Cost {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResponseLatency {
     pub model: String,
     pub latency: f64,
@@ -132,6 +137,7 @@ pub struct ResponseLatency {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Metrics {
     #[serde(default)]
     pub model_name: String,
@@ -162,6 +168,7 @@ impl Metrics {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationStats {
     #[serde(default)]
     pub usage_to_metrics: BTreeMap<String, Metrics>,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::content::Content;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TerminalAction {
     pub command: String,
     #[serde(default)]
@@ -19,6 +20,7 @@ pub struct TerminalAction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FileEditorCommand {
     View,
@@ -41,6 +43,7 @@ impl FileEditorCommand {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileEditorAction {
     pub command: FileEditorCommand,
     pub path: String,
@@ -51,12 +54,15 @@ pub struct FileEditorAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_str: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<f64>"))]
     pub insert_line: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<f64>>"))]
     pub view_range: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     #[default]
@@ -66,6 +72,7 @@ pub enum TaskStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TaskItem {
     pub title: String,
     #[serde(default)]
@@ -75,6 +82,7 @@ pub struct TaskItem {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskTrackerCommand {
     #[default]
@@ -83,6 +91,7 @@ pub enum TaskTrackerCommand {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TaskTrackerAction {
     #[serde(default)]
     pub command: TaskTrackerCommand,
@@ -91,16 +100,19 @@ pub struct TaskTrackerAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FinishAction {
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ThinkAction {
     pub thought: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GlobAction {
     pub pattern: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +120,7 @@ pub struct GlobAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GrepAction {
     pub pattern: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +131,7 @@ pub struct GrepAction {
 
 /// A validated tool call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind")]
 pub enum Action {
     TerminalAction(TerminalAction),
@@ -133,10 +147,13 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CmdOutputMetadata {
     #[serde(default = "minus_one")]
+    #[cfg_attr(feature = "ts", ts(as = "f64"))]
     pub exit_code: i64,
     #[serde(default = "minus_one")]
+    #[cfg_attr(feature = "ts", ts(as = "f64"))]
     pub pid: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -157,6 +174,7 @@ fn minus_one() -> i64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TerminalObservation {
     pub content: Vec<Content>,
     #[serde(default)]
@@ -164,6 +182,7 @@ pub struct TerminalObservation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<f64>"))]
     pub exit_code: Option<i64>,
     #[serde(default)]
     pub timeout: bool,
@@ -174,6 +193,7 @@ pub struct TerminalObservation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileEditorObservation {
     pub content: Vec<Content>,
     #[serde(default)]
@@ -190,6 +210,7 @@ pub struct FileEditorObservation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TaskTrackerObservation {
     pub content: Vec<Content>,
     #[serde(default)]
@@ -202,6 +223,7 @@ pub struct TaskTrackerObservation {
 
 /// Observations that carry nothing but content (`FinishObservation`, `ThinkObservation`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PlainObservation {
     pub content: Vec<Content>,
     #[serde(default)]
@@ -209,6 +231,7 @@ pub struct PlainObservation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GlobObservation {
     pub content: Vec<Content>,
     #[serde(default)]
@@ -221,6 +244,7 @@ pub struct GlobObservation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GrepObservation {
     pub content: Vec<Content>,
     #[serde(default)]
@@ -235,6 +259,7 @@ pub struct GrepObservation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind")]
 pub enum Observation {
     TerminalObservation(TerminalObservation),

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::AppUpdate;
+use crate::api::updates::forward;
 use crate::bridge::EventBridge;
 use crate::conversations::{ConversationRecords, ConversationService};
 use crate::mirror::EventMirror;
@@ -109,6 +111,7 @@ pub struct App {
     pub conversations: ConversationService,
     pub webhooks: Webhooks,
     pub watcher: WorkspaceWatcher,
+    updates: tokio::sync::broadcast::Sender<AppUpdate>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -144,7 +147,24 @@ impl App {
         );
         conversations.reattach().await.ok();
         let webhooks = Webhooks::new(library.store.clone(), library.settings.clone());
+        let (updates, _) = tokio::sync::broadcast::channel(4096);
         let background = vec![
+            forward(starts.subscribe(), updates.clone(), |task| {
+                AppUpdate::StartTask {
+                    task: Box::new(task),
+                }
+            }),
+            forward(
+                bridge.subscribe(),
+                updates.clone(),
+                |(conversation_id, event)| AppUpdate::Event {
+                    conversation_id,
+                    event: Box::new(event),
+                },
+            ),
+            forward(watcher.subscribe(), updates.clone(), |changes| {
+                AppUpdate::ChangedFiles { changes }
+            }),
             webhooks.deliver_from(&bridge),
             idle_pauser(
                 sandboxes.clone(),
@@ -161,8 +181,14 @@ impl App {
             conversations,
             webhooks,
             watcher,
+            updates,
             background,
         })
+    }
+
+    /// Start tasks, mirrored events and changed files, as they happen.
+    pub fn updates(&self) -> tokio::sync::broadcast::Receiver<AppUpdate> {
+        self.updates.subscribe()
     }
 }
 

@@ -12,10 +12,12 @@
 //! - [`secrets`]: secrets in the OS keychain, never in the database;
 //! - [`conversations`]: starting, following, searching, exporting, deleting conversations;
 //! - [`webhooks`] and [`watcher`]: events to user URLs; live changed files of workspaces;
+//! - [`api`]: every UI command defined once, its TypeScript generated;
 //! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
 
 pub mod agent_client;
+pub mod api;
 pub mod app;
 pub mod bridge;
 pub mod conversations;

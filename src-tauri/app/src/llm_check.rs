@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::settings::LlmProfile;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ConnectionReport {
     pub ok: bool,
     /// What the user should read: the model's answer time, or what went wrong and what to do.
     pub message: String,
+    #[ts(as = "f64")]
     pub latency_ms: u64,
 }
 
@@ -80,7 +81,7 @@ fn advice(e: &LlmError, profile: &LlmProfile) -> String {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LocalKind {
     Ollama,
@@ -88,7 +89,7 @@ pub enum LocalKind {
 }
 
 /// A local LLM server that answered, and what it serves.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LocalServer {
     pub kind: LocalKind,
     /// The base URL a profile should use (OpenAI-compatible `/v1` for both).

@@ -16,7 +16,7 @@ use crate::store::{Store, StoreError};
 /// The keychain service every Berth entry is filed under.
 const SERVICE: &str = "Berth";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKind {
     /// The API key of an LLM profile (named after the profile).
@@ -51,7 +51,7 @@ impl SecretKind {
 }
 
 /// What the app shows of a secret: never its value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SecretInfo {
     pub kind: SecretKind,
     pub name: String,

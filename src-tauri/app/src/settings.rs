@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 
 pub const MAX_PROFILES: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct LlmProfile {
     /// A name to pick the profile by.
@@ -25,7 +25,9 @@ pub struct LlmProfile {
     pub base_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfirmationMode {
     /// The agent acts without asking.
@@ -37,7 +39,7 @@ pub enum ConfirmationMode {
     Risky,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentSettings {
     /// Agent steps per run before it stops and asks.
@@ -60,7 +62,9 @@ impl Default for AgentSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Runtime {
     /// Docker when an engine answers, else a local process.
@@ -70,7 +74,7 @@ pub enum Runtime {
     Process,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxSettings {
     pub runtime: Runtime,
@@ -78,6 +82,7 @@ pub struct SandboxSettings {
     /// CPUs per Docker sandbox.
     pub cpus: f64,
     /// Memory per Docker sandbox, in MiB.
+    #[ts(as = "f64")]
     pub memory_mb: u64,
     /// Sandboxes running at once; starting another pauses the least recently used.
     pub max_running: usize,
@@ -98,7 +103,7 @@ impl Default for SandboxSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum McpServer {
     /// A program Berth starts, speaking MCP on stdin/stdout.
@@ -120,7 +125,7 @@ impl McpServer {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct GitIdentity {
     pub name: Option<String>,
@@ -128,7 +133,7 @@ pub struct GitIdentity {
 }
 
 /// A URL that receives conversation events in batches (POST, JSON).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
     pub url: String,
@@ -140,7 +145,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub llm_profiles: Vec<LlmProfile>,
@@ -154,7 +159,7 @@ pub struct Settings {
 }
 
 /// One problem with a setting: where (`llm_profiles[1].model`) and what to do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Problem {
     pub field: String,
     pub message: String,

@@ -19,7 +19,7 @@ use tokio::sync::broadcast;
 
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ChangedFile {
     /// Relative to the workspace.
     pub path: String,
@@ -27,7 +27,7 @@ pub struct ChangedFile {
     pub status: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ChangedFiles {
     pub conversation_id: String,
     pub files: Vec<ChangedFile>,

@@ -23,7 +23,7 @@ pub const BATCH_WINDOW: Duration = Duration::from_millis(500);
 pub const MAX_ATTEMPTS: u32 = 6;
 
 /// One recorded attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Delivery {
     pub url: String,
     pub conversation_id: String,

@@ -65,7 +65,7 @@ pub enum ConversationError {
 }
 
 /// What the user asks for when starting a conversation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct NewConversation {
     pub repository: Repository,
     /// The first message; the agent starts on it at once.

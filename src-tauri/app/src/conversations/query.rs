@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{ConversationError, ConversationRecords, archive};
 
 /// A search result: a conversation, and the event that matched (`None` when its title did).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SearchHit {
     pub conversation_id: String,
     pub title: Option<String>,

@@ -8,7 +8,7 @@ use crate::sandbox::now;
 use crate::store::{Store, StoreError};
 
 /// A conversation as lists show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ConversationSummary {
     pub id: String,
     /// From the first user message unless renamed.
@@ -24,6 +24,7 @@ pub struct ConversationSummary {
     pub model: Option<String>,
     /// Cost and token totals as last reported by the agent-server.
     pub metrics: Option<serde_json::Value>,
+    #[ts(as = "f64")]
     pub events: u64,
     /// Its sandbox is gone: readable from the mirror, continued only in a new sandbox.
     pub archived: bool,
@@ -31,7 +32,7 @@ pub struct ConversationSummary {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SortBy {
     #[default]
@@ -53,7 +54,7 @@ impl SortBy {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct PageRequest {
     pub offset: usize,
     pub limit: usize,
@@ -70,7 +71,7 @@ impl Default for PageRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ConversationPage {
     pub items: Vec<ConversationSummary>,
     pub total: usize,

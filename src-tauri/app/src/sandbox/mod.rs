@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use records::SandboxRecords;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SandboxKind {
     Docker,
@@ -34,7 +34,7 @@ impl SandboxKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SandboxStatus {
     Starting,
@@ -68,7 +68,7 @@ impl SandboxStatus {
 }
 
 /// A sandbox as the app knows it. The session key is not part of it: it is fetched when needed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Sandbox {
     pub id: String,
     pub kind: SandboxKind,

@@ -23,7 +23,7 @@ use crate::paths::Paths;
 use crate::sandbox::{SandboxService, now};
 use crate::store::{Store, StoreError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StartStatus {
     Working,
@@ -57,7 +57,7 @@ impl StartStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Repository {
     /// A folder on this machine, used in place.
@@ -76,7 +76,7 @@ pub enum Repository {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct StartRequest {
     pub repository: Repository,
     /// The first message; the agent starts on it at once.
@@ -125,7 +125,7 @@ impl StartRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct StartTask {
     pub id: String,
     pub status: StartStatus,

@@ -1,0 +1,234 @@
+//! The calls behind the commands: arguments in, one call into the app, the answer out. The
+//! errors of the app become [`ApiError`]s with stable codes.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::*;
+use crate::app::AppError;
+use crate::conversations::ConversationError;
+use crate::secrets::SecretError;
+use crate::settings::SettingsError;
+use crate::start::StartError;
+
+impl From<ConversationError> for ApiError {
+    fn from(e: ConversationError) -> Self {
+        let code = match &e {
+            ConversationError::NotFound(_) => "not_found",
+            ConversationError::Archived(_) => "archived",
+            ConversationError::NoModel => "no_model",
+            ConversationError::Invalid(_) => "invalid",
+            ConversationError::Agent(_) => "agent_server",
+            ConversationError::Sandbox(_) => "sandbox",
+            ConversationError::Secrets(s) => return s.clone_into_api(),
+            ConversationError::Settings(_) | ConversationError::Store(_) => "store",
+            ConversationError::Start(StartError::NotFound(_)) => "not_found",
+            ConversationError::Start(_) => "store",
+            ConversationError::Io(_) => "io",
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+trait IntoApi {
+    fn clone_into_api(&self) -> ApiError;
+}
+
+impl IntoApi for SecretError {
+    fn clone_into_api(&self) -> ApiError {
+        let code = match self {
+            SecretError::NoKeychain(_) => "no_keychain",
+            SecretError::Lost { .. } => "secret_lost",
+            SecretError::Invalid(_) => "invalid",
+            SecretError::Store(_) => "store",
+        };
+        ApiError::new(code, self.to_string())
+    }
+}
+
+impl From<SecretError> for ApiError {
+    fn from(e: SecretError) -> Self {
+        e.clone_into_api()
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::Invalid(problems) => ApiError {
+                code: "invalid_settings".into(),
+                message: "Some settings need fixing.".into(),
+                problems,
+            },
+            other => ApiError::new("store", other.to_string()),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Settings(s) => s.into(),
+            AppError::Secrets(s) => s.into(),
+            AppError::NoProfile(_) => ApiError::new("not_found", e.to_string()),
+            other => ApiError::new("app", other.to_string()),
+        }
+    }
+}
+
+impl From<StartError> for ApiError {
+    fn from(e: StartError) -> Self {
+        ConversationError::from(e).into()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::new("store", e.to_string())
+    }
+}
+
+/// What the first-run screen and the status bar show.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AppStatus {
+    pub version: String,
+    /// No LLM profile is active yet: show the first-run setup.
+    pub needs_setup: bool,
+    /// `docker` or `process`: where new conversations run.
+    pub sandbox_kind: String,
+    /// Why agents run as local processes (no Docker engine), to tell the user.
+    pub sandbox_note: Option<String>,
+    /// Whether the OS keychain answers (secrets cannot be stored otherwise).
+    pub keychain: Result<(), String>,
+}
+
+pub async fn app_status(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
+    let settings = app.library.settings.load()?;
+    Ok(AppStatus {
+        version: env!("CARGO_PKG_VERSION").into(),
+        needs_setup: settings.active().is_none(),
+        sandbox_kind: app.sandboxes.kind().as_str().into(),
+        sandbox_note: app.sandbox_note.clone(),
+        keychain: app.library.secrets.probe().map_err(|e| e.to_string()),
+    })
+}
+
+pub async fn get_settings(app: &App, _: NoArgs) -> Result<Settings, ApiError> {
+    Ok(app.library.settings.load()?)
+}
+
+pub async fn save_settings(app: &App, settings: Settings) -> Result<Settings, ApiError> {
+    app.library.settings.save(&settings)?;
+    Ok(app.library.settings.load()?)
+}
+
+pub async fn test_connection(app: &App, args: ProfileRef) -> Result<ConnectionReport, ApiError> {
+    Ok(app.library.test_profile(args.name.as_deref()).await?)
+}
+
+pub async fn detect_local(_: &App, _: NoArgs) -> Result<Vec<LocalServer>, ApiError> {
+    Ok(crate::llm_check::detect_local(crate::llm_check::DEFAULT_LOCAL).await)
+}
+
+pub async fn list_secrets(app: &App, _: NoArgs) -> Result<Vec<SecretInfo>, ApiError> {
+    Ok(app.library.secrets.list()?)
+}
+
+pub async fn set_secret(app: &App, args: SetSecret) -> Result<Vec<SecretInfo>, ApiError> {
+    app.library.secrets.set(
+        args.kind,
+        &args.name,
+        &args.value,
+        args.description.as_deref(),
+    )?;
+    Ok(app.library.secrets.list()?)
+}
+
+pub async fn delete_secret(app: &App, args: SecretRef) -> Result<Vec<SecretInfo>, ApiError> {
+    app.library.secrets.delete(args.kind, &args.name)?;
+    Ok(app.library.secrets.list()?)
+}
+
+pub async fn start_conversation(app: &App, new: NewConversation) -> Result<StartTask, ApiError> {
+    Ok(app.conversations.start(new)?)
+}
+
+pub async fn get_start_task(app: &App, args: ById) -> Result<StartTask, ApiError> {
+    Ok(app.starts.get(&args.id)?)
+}
+
+pub async fn send_to_start(app: &App, args: Text) -> Result<StartTask, ApiError> {
+    app.conversations
+        .send_to_start(&args.id, &args.text)
+        .await?;
+    Ok(app.starts.get(&args.id)?)
+}
+
+pub async fn list_conversations(
+    app: &App,
+    page: PageRequest,
+) -> Result<ConversationPage, ApiError> {
+    Ok(app.conversations.list(page)?)
+}
+
+pub async fn search_conversations(app: &App, args: Search) -> Result<Vec<SearchHit>, ApiError> {
+    Ok(app
+        .conversations
+        .search(&args.query, args.limit.unwrap_or(50).clamp(1, 500))?)
+}
+
+pub async fn get_conversation(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
+    Ok(app.conversations.get(&args.id)?)
+}
+
+pub async fn conversation_events(app: &App, args: ById) -> Result<Vec<Event>, ApiError> {
+    Ok(app.conversations.events(&args.id)?)
+}
+
+pub async fn rename_conversation(app: &App, args: Text) -> Result<ConversationSummary, ApiError> {
+    app.conversations.rename(&args.id, &args.text)?;
+    Ok(app.conversations.get(&args.id)?)
+}
+
+pub async fn delete_conversation(app: &App, args: ById) -> Result<ConversationPage, ApiError> {
+    app.conversations.delete(&args.id).await?;
+    Ok(app.conversations.list(PageRequest::default())?)
+}
+
+pub async fn export_conversation(app: &App, args: ExportArgs) -> Result<usize, ApiError> {
+    Ok(app
+        .conversations
+        .export(&args.id, std::path::Path::new(&args.path))?)
+}
+
+pub async fn send_message(app: &App, args: Text) -> Result<ConversationSummary, ApiError> {
+    app.conversations.send(&args.id, &args.text).await?;
+    Ok(app.conversations.get(&args.id)?)
+}
+
+pub async fn pause(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
+    app.conversations.pause(&args.id).await?;
+    Ok(app.conversations.get(&args.id)?)
+}
+
+pub async fn resume(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
+    app.conversations.resume(&args.id).await?;
+    Ok(app.conversations.get(&args.id)?)
+}
+
+pub async fn confirm(app: &App, args: Confirm) -> Result<ConversationSummary, ApiError> {
+    app.conversations
+        .confirm(&args.id, args.accept, args.reason.as_deref())
+        .await?;
+    Ok(app.conversations.get(&args.id)?)
+}
+
+pub async fn ask(app: &App, args: Text) -> Result<String, ApiError> {
+    Ok(app.conversations.ask(&args.id, &args.text).await?)
+}
+
+pub async fn continue_in_new_sandbox(app: &App, args: ContinueArgs) -> Result<StartTask, ApiError> {
+    Ok(app
+        .conversations
+        .continue_in_new_sandbox(&args.id, args.message)?)
+}

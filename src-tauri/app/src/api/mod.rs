@@ -1,0 +1,240 @@
+//! Every action of the UI as one command, defined once: a [`Request`] variant with its
+//! arguments, the type it answers, and the `berth-app` call behind it. The desktop shell hands a
+//! `Request` from Tauri IPC to [`dispatch`], web mode hands it from `POST /api/call`; updates
+//! reach the UI as [`AppUpdate`]s (Tauri events, or web mode's event stream). The TypeScript the
+//! UI is written against is generated from these same types ([`typescript`]), and a test fails
+//! when the committed copy drifts.
+
+mod handlers;
+pub(crate) mod updates;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub use updates::AppUpdate;
+
+use crate::app::App;
+
+/// What a failed command tells the UI: a stable code to branch on, a message to show, and for
+/// invalid settings the problem of each field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<crate::settings::Problem>,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Declares the commands: the request enum, the dispatcher, and the TypeScript map from each
+/// command to the type it answers.
+macro_rules! commands {
+    ($( $(#[$doc:meta])* $name:ident($args:ty) -> $out:ty = $handler:path; )*) => {
+        /// A command from the UI: `{"command": "ListConversations", "args": {…}}`.
+        #[derive(Debug, Clone, Deserialize, Serialize, TS)]
+        #[serde(tag = "command", content = "args")]
+        pub enum Request {
+            $( $(#[$doc])* $name($args), )*
+        }
+
+        impl Request {
+            pub fn name(&self) -> &'static str {
+                match self { $( Request::$name(_) => stringify!($name), )* }
+            }
+        }
+
+        /// Runs a command against the app; the answer as JSON.
+        pub async fn dispatch(app: &App, request: Request) -> Result<serde_json::Value, ApiError> {
+            match request {
+                $( Request::$name(args) => {
+                    let out: $out = $handler(app, args).await?;
+                    serde_json::to_value(out).map_err(|e| ApiError::new("internal", e.to_string()))
+                } )*
+            }
+        }
+
+        /// `export type Responses = { ListConversations: ConversationPage; … }`.
+        fn responses_ts() -> String {
+            let mut s = String::from("export type Responses = {\n");
+            $( s.push_str(&format!("  {}: {};\n", stringify!($name), <$out as TS>::name())); )*
+            s.push_str("};\n");
+            s
+        }
+
+        /// Every type a command answers, for the declarations file.
+        fn response_decls(out: &mut Vec<(String, String)>) {
+            $( collect::<$out>(out); )*
+        }
+    };
+}
+
+/// No arguments.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, TS)]
+pub struct NoArgs {}
+
+/// A conversation by id.
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct ById {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct Text {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct Search {
+    pub query: String,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct Confirm {
+    pub id: String,
+    pub accept: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct ContinueArgs {
+    pub id: String,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct ExportArgs {
+    pub id: String,
+    /// Where to write the zip.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct SetSecret {
+    pub kind: crate::secrets::SecretKind,
+    pub name: String,
+    pub value: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct SecretRef {
+    pub kind: crate::secrets::SecretKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct ProfileRef {
+    /// `None`: the active profile.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+use crate::conversations::{
+    ConversationPage, ConversationSummary, NewConversation, PageRequest, SearchHit,
+};
+use crate::llm_check::{ConnectionReport, LocalServer};
+use crate::secrets::SecretInfo;
+use crate::settings::Settings;
+use crate::start::StartTask;
+use berth_protocol::Event;
+use handlers as h;
+
+commands! {
+    /// What the first-run screen and the status bar need.
+    AppStatus(NoArgs) -> h::AppStatus = h::app_status;
+    GetSettings(NoArgs) -> Settings = h::get_settings;
+    /// Validates and saves; `invalid_settings` with each field's problem otherwise.
+    SaveSettings(Settings) -> Settings = h::save_settings;
+    TestConnection(ProfileRef) -> ConnectionReport = h::test_connection;
+    DetectLocalLlms(NoArgs) -> Vec<LocalServer> = h::detect_local;
+    ListSecrets(NoArgs) -> Vec<SecretInfo> = h::list_secrets;
+    SetSecret(SetSecret) -> Vec<SecretInfo> = h::set_secret;
+    DeleteSecret(SecretRef) -> Vec<SecretInfo> = h::delete_secret;
+    StartConversation(NewConversation) -> StartTask = h::start_conversation;
+    GetStartTask(ById) -> StartTask = h::get_start_task;
+    /// A message for the conversation a start task is creating (queued until it is READY).
+    SendToStart(Text) -> StartTask = h::send_to_start;
+    ListConversations(PageRequest) -> ConversationPage = h::list_conversations;
+    SearchConversations(Search) -> Vec<SearchHit> = h::search_conversations;
+    GetConversation(ById) -> ConversationSummary = h::get_conversation;
+    ConversationEvents(ById) -> Vec<Event> = h::conversation_events;
+    RenameConversation(Text) -> ConversationSummary = h::rename_conversation;
+    DeleteConversation(ById) -> ConversationPage = h::delete_conversation;
+    ExportConversation(ExportArgs) -> usize = h::export_conversation;
+    SendMessage(Text) -> ConversationSummary = h::send_message;
+    Pause(ById) -> ConversationSummary = h::pause;
+    Resume(ById) -> ConversationSummary = h::resume;
+    Confirm(Confirm) -> ConversationSummary = h::confirm;
+    Ask(Text) -> String = h::ask;
+    ContinueInNewSandbox(ContinueArgs) -> StartTask = h::continue_in_new_sandbox;
+}
+
+fn collect<T: TS + 'static>(out: &mut Vec<(String, String)>) {
+    struct Visit<'a> {
+        out: &'a mut Vec<(String, String)>,
+        seen: std::collections::HashSet<std::any::TypeId>,
+    }
+    impl ts_rs::TypeVisitor for Visit<'_> {
+        fn visit<U: TS + 'static + ?Sized>(&mut self) {
+            // Types refer to themselves (JSON values hold JSON values): each is visited once.
+            if !self.seen.insert(std::any::TypeId::of::<U>()) {
+                return;
+            }
+            // Built-ins (strings, numbers, arrays) have no declaration of their own.
+            if U::output_path().is_some() {
+                let name = U::ident();
+                if !self.out.iter().any(|(n, _)| *n == name) {
+                    self.out.push((name, U::decl()));
+                }
+            }
+            U::visit_dependencies(self);
+            U::visit_generics(self);
+        }
+    }
+    ts_rs::TypeVisitor::visit::<T>(&mut Visit {
+        out,
+        seen: Default::default(),
+    });
+}
+
+/// The whole TypeScript the UI imports: every type of every command, argument and update, and
+/// the map of each command to its answer. Deterministic (sorted by name).
+pub fn typescript() -> String {
+    let mut decls = Vec::new();
+    collect::<Request>(&mut decls);
+    collect::<AppUpdate>(&mut decls);
+    collect::<ApiError>(&mut decls);
+    response_decls(&mut decls);
+    decls.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::from(
+        "// Generated from Berth's Rust types by `cargo run -p berth-app --example gen-ts`. Do not edit.\n\n",
+    );
+    for (_, decl) in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.push_str(&responses_ts());
+    out
+}

@@ -1,0 +1,334 @@
+// Generated from Berth's Rust types by `cargo run -p berth-app --example gen-ts`. Do not edit.
+
+export type Action = { "kind": "TerminalAction" } & TerminalAction | { "kind": "FileEditorAction" } & FileEditorAction | { "kind": "TaskTrackerAction" } & TaskTrackerAction | { "kind": "FinishAction" } & FinishAction | { "kind": "ThinkAction" } & ThinkAction | { "kind": "GlobAction" } & GlobAction | { "kind": "GrepAction" } & GrepAction | { [key in string]?: JsonValue };
+
+export type AgentSettings = { 
+/**
+ * Agent steps per run before it stops and asks.
+ */
+max_iterations: number, confirmation: ConfirmationMode, 
+/**
+ * Summarize old history when a conversation gets long.
+ */
+condenser: boolean, 
+/**
+ * Events kept before the condenser summarizes.
+ */
+condenser_max_size: number, };
+
+export type ApiError = { code: string, message: string, problems?: Array<Problem>, };
+
+export type AppStatus = { version: string, 
+/**
+ * No LLM profile is active yet: show the first-run setup.
+ */
+needs_setup: boolean, 
+/**
+ * `docker` or `process`: where new conversations run.
+ */
+sandbox_kind: string, 
+/**
+ * Why agents run as local processes (no Docker engine), to tell the user.
+ */
+sandbox_note: string | null, 
+/**
+ * Whether the OS keychain answers (secrets cannot be stored otherwise).
+ */
+keychain: { Ok : null } | { Err : string }, };
+
+export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "event", conversation_id: string, event: Event, } | { "type": "changed_files", changes: ChangedFiles, };
+
+export type ById = { id: string, };
+
+export type ChangedFile = { 
+/**
+ * Relative to the workspace.
+ */
+path: string, 
+/**
+ * `modified`, `added`, `deleted`, `renamed`, `untracked`, or `changed` outside git.
+ */
+status: string, };
+
+export type ChangedFiles = { conversation_id: string, files: Array<ChangedFile>, };
+
+export type CmdOutputMetadata = { exit_code: number, pid: number, username?: string | null, hostname?: string | null, working_dir?: string | null, py_interpreter_path?: string | null, prefix: string, suffix: string, };
+
+export type Confirm = { id: string, accept: boolean, reason: string | null, };
+
+export type ConfirmationMode = "never" | "always" | "risky";
+
+export type ConnectionReport = { ok: boolean, 
+/**
+ * What the user should read: the model's answer time, or what went wrong and what to do.
+ */
+message: string, latency_ms: number, };
+
+export type Content = TextContent | ImageContent;
+
+export type ContinueArgs = { id: string, message: string | null, };
+
+export type ConversationPage = { items: Array<ConversationSummary>, total: number, };
+
+export type ConversationSummary = { id: string, 
+/**
+ * From the first user message unless renamed.
+ */
+title: string | null, 
+/**
+ * The folder the agent works in, on this machine.
+ */
+workspace: string | null, 
+/**
+ * What it was started from: a folder or a git URL.
+ */
+repository: string | null, branch: string | null, sandbox_id: string | null, 
+/**
+ * The agent's execution status as last mirrored (`running`, `finished`…).
+ */
+status: string | null, model: string | null, 
+/**
+ * Cost and token totals as last reported by the agent-server.
+ */
+metrics: JsonValue | null, events: number, 
+/**
+ * Its sandbox is gone: readable from the mirror, continued only in a new sandbox.
+ */
+archived: boolean, created_at: string, updated_at: string, };
+
+export type ErrorClassification = { kind: FailureKind, retryable: boolean, user_action: FailureAction, error_id?: string | null, };
+
+export type Event = { id: string, timestamp: string, source: Source, parent_id?: string | null, } & ({ "kind": "SystemPromptEvent", system_prompt: TextContent, tools: Array<ToolDefinition>, dynamic_context?: TextContent | null, } | { "kind": "MessageEvent", llm_message: Message, llm_response_id?: string | null, activated_skills: Array<string>, extended_content: Array<TextContent>, sender?: string | null, critic_result?: JsonValue | null, } | { "kind": "ActionEvent", thought: Array<TextContent>, reasoning_content?: string | null, thinking_blocks: Array<JsonValue>, responses_reasoning_item?: JsonValue | null, 
+/**
+ * `None` when the LLM's arguments did not validate.
+ */
+action?: Action | null, tool_name: string, tool_call_id: string, tool_call: MessageToolCall, llm_response_id: string, security_risk: SecurityRisk, critic_result?: JsonValue | null, summary?: string | null, } | { "kind": "ObservationEvent", tool_name: string, tool_call_id: string, observation: Observation, action_id: string, extended_content: Array<TextContent>, } | { "kind": "UserRejectObservation", tool_name: string, tool_call_id: string, rejection_reason: string, rejection_source: RejectionSource, action_id: string, } | { "kind": "AgentErrorEvent", tool_name: string, tool_call_id: string, error: string, classification?: ErrorClassification | null, } | { "kind": "ConversationErrorEvent", code: string, detail: string, classification?: ErrorClassification | null, } | { "kind": "PauseEvent", } | { "kind": "InterruptEvent", } | { "kind": "Condensation", forgotten_event_ids: Array<string>, summary?: string | null, summary_offset?: number | null, llm_response_id: string, } | { "kind": "CondensationRequest", } | { "kind": "CondensationSummaryEvent", summary: string, } | { "kind": "ConversationStateUpdateEvent", key: string, value: JsonValue, } | { "kind": "StreamingDeltaEvent", content?: string | null, reasoning_content?: string | null, } | { "kind": "ServerErrorEvent", code: string, detail: string, } | { [key in string]?: JsonValue });
+
+export type ExportArgs = { id: string, 
+/**
+ * Where to write the zip.
+ */
+path: string, };
+
+export type FailureAction = "none" | "retry" | "settings";
+
+export type FailureKind = "auth" | "quota" | "rate_limit" | "config" | "transient" | "agent_action" | "internal" | "unknown";
+
+export type FileEditorAction = { command: FileEditorCommand, path: string, file_text?: string | null, old_str?: string | null, new_str?: string | null, insert_line?: number | null, view_range?: Array<number> | null, };
+
+export type FileEditorCommand = "view" | "create" | "str_replace" | "insert" | "undo_edit";
+
+export type FileEditorObservation = { content: Array<Content>, is_error: boolean, command: FileEditorCommand, path?: string | null, prev_exist: boolean, old_content?: string | null, new_content?: string | null, };
+
+export type FinishAction = { message: string, };
+
+export type GitIdentity = { name: string | null, email: string | null, };
+
+export type GlobAction = { pattern: string, path?: string | null, };
+
+export type GlobObservation = { content: Array<Content>, is_error: boolean, files: Array<string>, pattern: string, search_path: string, truncated: boolean, };
+
+export type GrepAction = { pattern: string, path?: string | null, include?: string | null, };
+
+export type GrepObservation = { content: Array<Content>, is_error: boolean, matches: Array<string>, pattern: string, search_path: string, include_pattern?: string | null, truncated: boolean, };
+
+export type ImageContent = { cache_prompt: boolean, type: ImageType, image_urls: Array<string>, };
+
+export type ImageType = "image";
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type LlmProfile = { 
+/**
+ * A name to pick the profile by.
+ */
+name: string, 
+/**
+ * LiteLLM-style `provider/model`, e.g. `anthropic/claude-sonnet-4-5`.
+ */
+model: string, 
+/**
+ * For local or self-hosted servers (Ollama, LM Studio, vLLM).
+ */
+base_url: string | null, };
+
+export type LocalKind = "ollama" | "lm_studio";
+
+export type LocalServer = { kind: LocalKind, 
+/**
+ * The base URL a profile should use (OpenAI-compatible `/v1` for both).
+ */
+base_url: string, 
+/**
+ * Model ids as a profile names them (`ollama/qwen3-coder`, `lm_studio/…`).
+ */
+models: Array<string>, };
+
+export type McpServer = { "kind": "stdio", name: string, command: string, args: Array<string>, } | { "kind": "http", name: string, url: string, };
+
+export type Message = { role: Role, content: Array<Content>, tool_calls?: Array<MessageToolCall> | null, tool_call_id?: string | null, name?: string | null, reasoning_content?: string | null, 
+/**
+ * Anthropic thinking blocks (`{"type":"thinking",…}`), kept opaque.
+ */
+thinking_blocks: Array<JsonValue>, responses_reasoning_item?: JsonValue | null, };
+
+export type MessageToolCall = { id: string, name: string, arguments: string, origin: ToolCallOrigin, responses_item_id?: string | null, };
+
+export type NewConversation = { repository: Repository, 
+/**
+ * The first message; the agent starts on it at once.
+ */
+task: string | null, 
+/**
+ * The LLM profile by name; `None` = the active one.
+ */
+profile: string | null, };
+
+export type NoArgs = Record<string, never>;
+
+export type Observation = { "kind": "TerminalObservation" } & TerminalObservation | { "kind": "FileEditorObservation" } & FileEditorObservation | { "kind": "TaskTrackerObservation" } & TaskTrackerObservation | { "kind": "FinishObservation" } & PlainObservation | { "kind": "ThinkObservation" } & PlainObservation | { "kind": "GlobObservation" } & GlobObservation | { "kind": "GrepObservation" } & GrepObservation | { [key in string]?: JsonValue };
+
+export type PageRequest = { offset: number, limit: number, sort: SortBy, };
+
+export type PlainObservation = { content: Array<Content>, is_error: boolean, };
+
+export type Problem = { field: string, message: string, };
+
+export type ProfileRef = { 
+/**
+ * `None`: the active profile.
+ */
+name: string | null, };
+
+export type RejectionSource = "user" | "hook";
+
+export type Repository = { "kind": "local_folder", path: string, } | { "kind": "git_url", url: string, branch: string | null, 
+/**
+ * Create this branch after cloning, for the agent's work.
+ */
+new_branch: string | null, 
+/**
+ * Full history instead of a shallow clone.
+ */
+full_clone: boolean, };
+
+export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs };
+
+export type Role = "user" | "system" | "assistant" | "tool";
+
+export type Runtime = "auto" | "docker" | "process";
+
+export type SandboxSettings = { runtime: Runtime, image: string, 
+/**
+ * CPUs per Docker sandbox.
+ */
+cpus: number, 
+/**
+ * Memory per Docker sandbox, in MiB.
+ */
+memory_mb: number, 
+/**
+ * Sandboxes running at once; starting another pauses the least recently used.
+ */
+max_running: number, 
+/**
+ * Pause a sandbox unused for this many minutes (0 = never).
+ */
+idle_pause_minutes: number, };
+
+export type Search = { query: string, limit: number | null, };
+
+export type SearchHit = { conversation_id: string, title: string | null, event_id: string | null, snippet: string, };
+
+export type SecretInfo = { kind: SecretKind, name: string, description: string | null, updated_at: string, };
+
+export type SecretKind = "llm" | "provider" | "custom" | "internal";
+
+export type SecretRef = { kind: SecretKind, name: string, };
+
+export type SecurityRisk = "UNKNOWN" | "LOW" | "MEDIUM" | "HIGH";
+
+export type SetSecret = { kind: SecretKind, name: string, value: string, description: string | null, };
+
+export type Settings = { llm_profiles: Array<LlmProfile>, 
+/**
+ * The profile new conversations use.
+ */
+active_profile: string | null, agent: AgentSettings, sandbox: SandboxSettings, mcp_servers: Array<McpServer>, git: GitIdentity, webhooks: Array<Webhook>, };
+
+export type SortBy = "recently_updated" | "newest" | "oldest" | "title";
+
+export type Source = "agent" | "user" | "environment" | "hook";
+
+export type StartStatus = "WORKING" | "WAITING_FOR_SANDBOX" | "PREPARING_REPOSITORY" | "RUNNING_SETUP_SCRIPT" | "SETTING_UP_GIT_HOOKS" | "SETTING_UP_SKILLS" | "STARTING_CONVERSATION" | "READY" | "ERROR";
+
+export type StartTask = { id: string, status: StartStatus, 
+/**
+ * What is happening, or for ERROR what went wrong and what to do.
+ */
+detail: string | null, sandbox_id: string | null, conversation_id: string | null, 
+/**
+ * The workspace on the host.
+ */
+workspace: string | null, 
+/**
+ * What `.openhands/setup.sh` printed.
+ */
+setup_output: string | null, created_at: string, updated_at: string, };
+
+export type TaskItem = { title: string, notes: string, status: TaskStatus, };
+
+export type TaskStatus = "todo" | "in_progress" | "done";
+
+export type TaskTrackerAction = { command: TaskTrackerCommand, task_list: Array<TaskItem>, };
+
+export type TaskTrackerCommand = "view" | "plan";
+
+export type TaskTrackerObservation = { content: Array<Content>, is_error: boolean, command: TaskTrackerCommand, task_list: Array<TaskItem>, };
+
+export type TerminalAction = { command: string, is_input: boolean, timeout?: number | null, reset: boolean, };
+
+export type TerminalObservation = { content: Array<Content>, is_error: boolean, command?: string | null, exit_code?: number | null, timeout: boolean, metadata: CmdOutputMetadata, full_output_save_dir?: string | null, };
+
+export type Text = { id: string, text: string, };
+
+export type TextContent = { cache_prompt: boolean, type: TextType, text: string, };
+
+export type TextType = "text";
+
+export type ThinkAction = { thought: string, };
+
+export type ToolAnnotations = { title?: string | null, readOnlyHint: boolean, destructiveHint: boolean, idempotentHint: boolean, openWorldHint: boolean, };
+
+export type ToolCallOrigin = "completion" | "responses";
+
+export type ToolDefinition = { description: string, action_type: string, observation_type: string, annotations: ToolAnnotations, meta?: JsonValue | null, kind: string, title: string, };
+
+export type Webhook = { url: string, enabled: boolean, };
+
+export type Responses = {
+  AppStatus: AppStatus;
+  GetSettings: Settings;
+  SaveSettings: Settings;
+  TestConnection: ConnectionReport;
+  DetectLocalLlms: Array<LocalServer>;
+  ListSecrets: Array<SecretInfo>;
+  SetSecret: Array<SecretInfo>;
+  DeleteSecret: Array<SecretInfo>;
+  StartConversation: StartTask;
+  GetStartTask: StartTask;
+  SendToStart: StartTask;
+  ListConversations: ConversationPage;
+  SearchConversations: Array<SearchHit>;
+  GetConversation: ConversationSummary;
+  ConversationEvents: Array<Event>;
+  RenameConversation: ConversationSummary;
+  DeleteConversation: ConversationPage;
+  ExportConversation: number;
+  SendMessage: ConversationSummary;
+  Pause: ConversationSummary;
+  Resume: ConversationSummary;
+  Confirm: ConversationSummary;
+  Ask: string;
+  ContinueInNewSandbox: StartTask;
+};

@@ -25,17 +25,57 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
             profile,
             keep_sandbox,
         } => {
-            let runtime = runtime.map(|r| match r {
-                RuntimeArg::Auto => Runtime::Auto,
-                RuntimeArg::Docker => Runtime::Docker,
-                RuntimeArg::Process => Runtime::Process,
-            });
+            let runtime = runtime.map(runtime_of);
             run(library, &folder, task, runtime, profile, keep_sandbox, json).await
+        }
+        Command::Serve { port, ui, runtime } => {
+            let app = open(library, runtime.map(runtime_of)).await?;
+            let ui_dir = ui.or_else(default_ui_dir);
+            if ui_dir.is_none() {
+                eprintln!(
+                    "note: no built UI found (run `npm run build` in ui/); serving the API only"
+                );
+            }
+            let server = berth_web::serve(
+                std::sync::Arc::new(app),
+                berth_web::WebOptions { port, ui_dir },
+            )
+            .await?;
+            say(
+                json,
+                serde_json::json!({"url": server.url()}),
+                format!("Berth is serving on {}", server.url()),
+            );
+            tokio::signal::ctrl_c().await?;
+            Ok(0)
         }
         Command::Conversations(cmd) => conversations(library, cmd, json).await,
         Command::Settings(cmd) => settings(library, cmd, json).await,
         Command::Secrets(cmd) => secrets(library, cmd),
     }
+}
+
+fn runtime_of(r: RuntimeArg) -> Runtime {
+    match r {
+        RuntimeArg::Auto => Runtime::Auto,
+        RuntimeArg::Docker => Runtime::Docker,
+        RuntimeArg::Process => Runtime::Process,
+    }
+}
+
+/// `BERTH_UI_DIR`, the UI installed beside the binary, or this checkout's build.
+fn default_ui_dir() -> Option<std::path::PathBuf> {
+    let candidates = [
+        std::env::var_os("BERTH_UI_DIR").map(std::path::PathBuf::from),
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(|d| d.join("../share/berth/ui"))),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("index.html").is_file())
 }
 
 async fn open(library: Library, runtime: Option<Runtime>) -> Result<App> {

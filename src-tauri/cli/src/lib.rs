@@ -45,6 +45,19 @@ pub enum Command {
         #[arg(long)]
         keep_sandbox: bool,
     },
+    /// Web mode: the UI and every command on http://127.0.0.1 with a per-launch token, until
+    /// Ctrl-C. Prints the address to open (it carries the token).
+    Serve {
+        /// 0: any free port.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The built UI (default: `BERTH_UI_DIR`, else the one installed beside berth, else
+        /// this checkout's `ui/dist`).
+        #[arg(long)]
+        ui: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        runtime: Option<RuntimeArg>,
+    },
     /// List, search, show, export, delete and continue conversations.
     #[command(subcommand)]
     Conversations(ConversationsCmd),

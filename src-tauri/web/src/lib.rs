@@ -1,0 +1,279 @@
+//! Web mode: `berth serve` puts the UI and every command on loopback HTTP, for headless Linux
+//! machines and browser tests. Thin by design — it translates HTTP into `berth-app`'s
+//! [`api::dispatch`] and its update stream into server-sent events:
+//!
+//! - `POST /api/call` takes a command (`{"command": "…", "args": {…}}`) and answers its JSON,
+//!   or an [`ApiError`] with a 4xx/5xx status;
+//! - `GET /api/updates` streams every [`AppUpdate`] as an SSE `update` event;
+//! - `GET /api/export/{id}` downloads a conversation's zip;
+//! - everything else is the built UI (`index.html` for unknown paths, so client routes work).
+//!
+//! Every request needs the per-launch token: `?token=` on the first page load (the server then
+//! sets a `SameSite=Strict`, `HttpOnly` cookie), the cookie, or `Authorization: Bearer`. The Host
+//! header must name the loopback address, so a web page cannot reach the server by rebinding a
+//! DNS name to 127.0.0.1.
+//!
+//! Crates: `axum` (as the agent-server), `tower-http`'s `ServeDir` for the static files.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use berth_app::api::{self, ApiError, AppUpdate};
+use berth_app::app::App;
+use futures::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use tower_http::services::{ServeDir, ServeFile};
+
+const COOKIE: &str = "berth_token";
+/// Commands larger than this are refused (settings and messages are small).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// 0: any free port.
+    pub port: u16,
+    /// The built UI (`ui/dist`); `None`: the API only.
+    pub ui_dir: Option<PathBuf>,
+}
+
+/// A running web mode server; it stops when dropped.
+pub struct WebServer {
+    pub addr: SocketAddr,
+    pub token: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WebServer {
+    /// The address to open in a browser (it carries the token).
+    pub fn url(&self) -> String {
+        format!("http://{}/?token={}", self.addr, self.token)
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Clone)]
+struct Web {
+    app: Arc<App>,
+    token: Arc<String>,
+    port: u16,
+}
+
+pub async fn serve(app: Arc<App>, options: WebOptions) -> Result<WebServer, WebError> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+        .await
+        .map_err(|source| WebError::Bind {
+            port: options.port,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| WebError::Bind {
+        port: options.port,
+        source,
+    })?;
+    let token = new_token();
+    let web = Web {
+        app,
+        token: Arc::new(token.clone()),
+        port: addr.port(),
+    };
+    let mut router = Router::new()
+        .route("/api/call", post(call))
+        .route("/api/updates", get(updates))
+        .route("/api/export/{id}", get(export));
+    if let Some(dir) = &options.ui_dir {
+        let index = dir.join("index.html");
+        router = router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
+    }
+    let router = router
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(web.clone(), guard))
+        .with_state(web);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "web mode stopped");
+        }
+    });
+    Ok(WebServer { addr, token, task })
+}
+
+fn new_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn error(status: StatusCode, e: ApiError) -> Response {
+    (status, axum::Json(e)).into_response()
+}
+
+/// Host check, then the token from the query (setting the cookie), the cookie or the header.
+async fn guard(State(web): State<Web>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let allowed = [
+        format!("127.0.0.1:{}", web.port),
+        format!("localhost:{}", web.port),
+    ];
+    if !allowed.iter().any(|a| a == host) {
+        return error(
+            StatusCode::FORBIDDEN,
+            ApiError::new("bad_host", "Berth answers only on its loopback address"),
+        );
+    }
+    let from_query = request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token="))
+            .map(str::to_string)
+    });
+    let presented = from_query
+        .clone()
+        .or_else(|| cookie(request.headers()))
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_string)
+        });
+    let ok = presented
+        .is_some_and(|p| subtle::ConstantTimeEq::ct_eq(p.as_bytes(), web.token.as_bytes()).into());
+    if !ok {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            ApiError::new(
+                "unauthorized",
+                "Open Berth with the address `berth serve` printed (it carries the token)",
+            ),
+        );
+    }
+    let mut response = next.run(request).await;
+    if from_query.is_some()
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+            web.token
+        ))
+    {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            kv.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_string)
+        })
+}
+
+fn status_of(e: &ApiError) -> StatusCode {
+    match e.code.as_str() {
+        "invalid" | "invalid_settings" | "no_model" | "bad_request" => StatusCode::BAD_REQUEST,
+        "not_found" => StatusCode::NOT_FOUND,
+        "archived" => StatusCode::CONFLICT,
+        "no_keychain" | "sandbox" | "agent_server" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn call(State(web): State<Web>, body: axum::body::Bytes) -> Response {
+    let request: api::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                ApiError::new("bad_request", format!("not a Berth command: {e}")),
+            );
+        }
+    };
+    let name = request.name();
+    match api::dispatch(&web.app, request).await {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(e) => {
+            tracing::debug!(command = name, code = %e.code, "command failed");
+            error(status_of(&e), e)
+        }
+    }
+}
+
+async fn updates(State(web): State<Web>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let stream = BroadcastStream::new(web.app.updates()).filter_map(|u: Result<AppUpdate, _>| {
+        let update = u.ok()?;
+        let json = serde_json::to_string(&update).ok()?;
+        Some(Ok(SseEvent::default().event("update").data(json)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn export(State(web): State<Web>, Path(id): Path<String>) -> Response {
+    let dir = match tempfile_dir() {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, ApiError::new("io", e)),
+    };
+    let path = dir.join("conversation.zip");
+    let result = api::dispatch(
+        &web.app,
+        api::Request::ExportConversation(api::ExportArgs {
+            id: id.clone(),
+            path: path.display().to_string(),
+        }),
+    )
+    .await;
+    let response = match result
+        .and_then(|_| std::fs::read(&path).map_err(|e| ApiError::new("io", e.to_string())))
+    {
+        Ok(bytes) => Response::builder()
+            .header(header::CONTENT_TYPE, "application/zip")
+            .header(
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"berth-{}.zip\"",
+                    id.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .collect::<String>()
+                ),
+            )
+            .body(Body::from(bytes))
+            .unwrap_or_default(),
+        Err(e) => error(status_of(&e), e),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    response
+}
+
+fn tempfile_dir() -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("berth-export-{}", new_token()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}

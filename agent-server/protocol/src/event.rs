@@ -230,6 +230,7 @@ pub enum EventBody {
         detail: String,
     },
     /// Kinds Berth does not model (security analysis, hooks, …), kept verbatim.
+    #[cfg_attr(feature = "ts", ts(skip))]
     #[serde(untagged)]
     Other(serde_json::Map<String, Value>),
 }

@@ -142,6 +142,7 @@ pub enum Action {
     GlobAction(GlobAction),
     GrepAction(GrepAction),
     /// Any other kind (MCP tools, tools of another server), kept verbatim including `kind`.
+    #[cfg_attr(feature = "ts", ts(skip))]
     #[serde(untagged)]
     Other(serde_json::Map<String, Value>),
 }
@@ -269,6 +270,7 @@ pub enum Observation {
     ThinkObservation(PlainObservation),
     GlobObservation(GlobObservation),
     GrepObservation(GrepObservation),
+    #[cfg_attr(feature = "ts", ts(skip))]
     #[serde(untagged)]
     Other(serde_json::Map<String, Value>),
 }

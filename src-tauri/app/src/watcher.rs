@@ -46,7 +46,13 @@ pub struct WorkspaceWatcher {
 
 struct Inner {
     updates: broadcast::Sender<ChangedFiles>,
-    watching: Mutex<HashMap<String, Debouncer<RecommendedWatcher>>>,
+    watching: Mutex<HashMap<String, Watched>>,
+}
+
+struct Watched {
+    _debouncer: Debouncer<RecommendedWatcher>,
+    root: PathBuf,
+    touched: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Default for WorkspaceWatcher {
@@ -77,10 +83,11 @@ impl WorkspaceWatcher {
         let id = conversation_id.to_string();
         let touched: Arc<Mutex<BTreeSet<String>>> = Arc::default();
         let handler_root = root.clone();
+        let handler_touched = touched.clone();
         let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
             let paths: Vec<PathBuf> = events.into_iter().map(|e| e.path).collect();
-            let files = changed_files(&handler_root, &paths, &touched);
+            let files = changed_files(&handler_root, &paths, &handler_touched);
             let _ = updates.send(ChangedFiles {
                 conversation_id: id.clone(),
                 files,
@@ -101,8 +108,28 @@ impl WorkspaceWatcher {
             .watching
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(conversation_id.to_string(), debouncer);
+            .insert(
+                conversation_id.to_string(),
+                Watched {
+                    _debouncer: debouncer,
+                    root,
+                    touched,
+                },
+            );
         Ok(())
+    }
+
+    /// The changed files now, for a view opening after the last update went out.
+    pub fn current(&self, conversation_id: &str) -> Vec<ChangedFile> {
+        let watching = self
+            .inner
+            .watching
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match watching.get(conversation_id) {
+            Some(w) => changed_files(&w.root, &[], &w.touched),
+            None => Vec::new(),
+        }
     }
 
     pub fn unwatch(&self, conversation_id: &str) {

@@ -1,6 +1,6 @@
 // Generated from Berth's Rust types by `cargo run -p berth-app --example gen-ts`. Do not edit.
 
-export type Action = { "kind": "TerminalAction" } & TerminalAction | { "kind": "FileEditorAction" } & FileEditorAction | { "kind": "TaskTrackerAction" } & TaskTrackerAction | { "kind": "FinishAction" } & FinishAction | { "kind": "ThinkAction" } & ThinkAction | { "kind": "GlobAction" } & GlobAction | { "kind": "GrepAction" } & GrepAction | { [key in string]?: JsonValue };
+export type Action = { "kind": "TerminalAction" } & TerminalAction | { "kind": "FileEditorAction" } & FileEditorAction | { "kind": "TaskTrackerAction" } & TaskTrackerAction | { "kind": "FinishAction" } & FinishAction | { "kind": "ThinkAction" } & ThinkAction | { "kind": "GlobAction" } & GlobAction | { "kind": "GrepAction" } & GrepAction;
 
 export type AgentSettings = { 
 /**
@@ -102,7 +102,7 @@ export type Event = { id: string, timestamp: string, source: Source, parent_id?:
 /**
  * `None` when the LLM's arguments did not validate.
  */
-action?: Action | null, tool_name: string, tool_call_id: string, tool_call: MessageToolCall, llm_response_id: string, security_risk: SecurityRisk, critic_result?: JsonValue | null, summary?: string | null, } | { "kind": "ObservationEvent", tool_name: string, tool_call_id: string, observation: Observation, action_id: string, extended_content: Array<TextContent>, } | { "kind": "UserRejectObservation", tool_name: string, tool_call_id: string, rejection_reason: string, rejection_source: RejectionSource, action_id: string, } | { "kind": "AgentErrorEvent", tool_name: string, tool_call_id: string, error: string, classification?: ErrorClassification | null, } | { "kind": "ConversationErrorEvent", code: string, detail: string, classification?: ErrorClassification | null, } | { "kind": "PauseEvent", } | { "kind": "InterruptEvent", } | { "kind": "Condensation", forgotten_event_ids: Array<string>, summary?: string | null, summary_offset?: number | null, llm_response_id: string, } | { "kind": "CondensationRequest", } | { "kind": "CondensationSummaryEvent", summary: string, } | { "kind": "ConversationStateUpdateEvent", key: string, value: JsonValue, } | { "kind": "StreamingDeltaEvent", content?: string | null, reasoning_content?: string | null, } | { "kind": "ServerErrorEvent", code: string, detail: string, } | { [key in string]?: JsonValue });
+action?: Action | null, tool_name: string, tool_call_id: string, tool_call: MessageToolCall, llm_response_id: string, security_risk: SecurityRisk, critic_result?: JsonValue | null, summary?: string | null, } | { "kind": "ObservationEvent", tool_name: string, tool_call_id: string, observation: Observation, action_id: string, extended_content: Array<TextContent>, } | { "kind": "UserRejectObservation", tool_name: string, tool_call_id: string, rejection_reason: string, rejection_source: RejectionSource, action_id: string, } | { "kind": "AgentErrorEvent", tool_name: string, tool_call_id: string, error: string, classification?: ErrorClassification | null, } | { "kind": "ConversationErrorEvent", code: string, detail: string, classification?: ErrorClassification | null, } | { "kind": "PauseEvent", } | { "kind": "InterruptEvent", } | { "kind": "Condensation", forgotten_event_ids: Array<string>, summary?: string | null, summary_offset?: number | null, llm_response_id: string, } | { "kind": "CondensationRequest", } | { "kind": "CondensationSummaryEvent", summary: string, } | { "kind": "ConversationStateUpdateEvent", key: string, value: JsonValue, } | { "kind": "StreamingDeltaEvent", content?: string | null, reasoning_content?: string | null, } | { "kind": "ServerErrorEvent", code: string, detail: string, });
 
 export type ExportArgs = { id: string, 
 /**
@@ -186,7 +186,7 @@ profile: string | null, };
 
 export type NoArgs = Record<string, never>;
 
-export type Observation = { "kind": "TerminalObservation" } & TerminalObservation | { "kind": "FileEditorObservation" } & FileEditorObservation | { "kind": "TaskTrackerObservation" } & TaskTrackerObservation | { "kind": "FinishObservation" } & PlainObservation | { "kind": "ThinkObservation" } & PlainObservation | { "kind": "GlobObservation" } & GlobObservation | { "kind": "GrepObservation" } & GrepObservation | { [key in string]?: JsonValue };
+export type Observation = { "kind": "TerminalObservation" } & TerminalObservation | { "kind": "FileEditorObservation" } & FileEditorObservation | { "kind": "TaskTrackerObservation" } & TaskTrackerObservation | { "kind": "FinishObservation" } & PlainObservation | { "kind": "ThinkObservation" } & PlainObservation | { "kind": "GlobObservation" } & GlobObservation | { "kind": "GrepObservation" } & GrepObservation;
 
 export type PageRequest = { offset: number, limit: number, sort: SortBy, };
 
@@ -212,7 +212,7 @@ new_branch: string | null,
  */
 full_clone: boolean, };
 
-export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs };
+export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ChangedFiles", "args": ById };
 
 export type Role = "user" | "system" | "assistant" | "tool";
 
@@ -304,6 +304,8 @@ export type ToolCallOrigin = "completion" | "responses";
 
 export type ToolDefinition = { description: string, action_type: string, observation_type: string, annotations: ToolAnnotations, meta?: JsonValue | null, kind: string, title: string, };
 
+export type Transition = { status: StartStatus, detail: string | null, };
+
 export type Webhook = { url: string, enabled: boolean, };
 
 export type Responses = {
@@ -317,6 +319,7 @@ export type Responses = {
   DeleteSecret: Array<SecretInfo>;
   StartConversation: StartTask;
   GetStartTask: StartTask;
+  StartTaskHistory: Array<Transition>;
   SendToStart: StartTask;
   ListConversations: ConversationPage;
   SearchConversations: Array<SearchHit>;
@@ -331,4 +334,5 @@ export type Responses = {
   Confirm: ConversationSummary;
   Ask: string;
   ContinueInNewSandbox: StartTask;
+  ChangedFiles: Array<ChangedFile>;
 };

@@ -157,6 +157,22 @@ pub async fn get_start_task(app: &App, args: ById) -> Result<StartTask, ApiError
     Ok(app.starts.get(&args.id)?)
 }
 
+/// One state a start task went through.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct Transition {
+    pub status: crate::start::StartStatus,
+    pub detail: Option<String>,
+}
+
+pub async fn start_task_history(app: &App, args: ById) -> Result<Vec<Transition>, ApiError> {
+    Ok(app
+        .starts
+        .transitions(&args.id)?
+        .into_iter()
+        .map(|(status, detail)| Transition { status, detail })
+        .collect())
+}
+
 pub async fn send_to_start(app: &App, args: Text) -> Result<StartTask, ApiError> {
     app.conversations
         .send_to_start(&args.id, &args.text)
@@ -231,4 +247,9 @@ pub async fn continue_in_new_sandbox(app: &App, args: ContinueArgs) -> Result<St
     Ok(app
         .conversations
         .continue_in_new_sandbox(&args.id, args.message)?)
+}
+
+pub async fn changed_files(app: &App, args: ById) -> Result<Vec<ChangedFile>, ApiError> {
+    app.conversations.get(&args.id)?;
+    Ok(app.watcher.current(&args.id))
 }

@@ -157,6 +157,7 @@ use crate::llm_check::{ConnectionReport, LocalServer};
 use crate::secrets::SecretInfo;
 use crate::settings::Settings;
 use crate::start::StartTask;
+use crate::watcher::ChangedFile;
 use berth_protocol::Event;
 use handlers as h;
 
@@ -173,6 +174,8 @@ commands! {
     DeleteSecret(SecretRef) -> Vec<SecretInfo> = h::delete_secret;
     StartConversation(NewConversation) -> StartTask = h::start_conversation;
     GetStartTask(ById) -> StartTask = h::get_start_task;
+    /// The states a start task went through so far, oldest first.
+    StartTaskHistory(ById) -> Vec<h::Transition> = h::start_task_history;
     /// A message for the conversation a start task is creating (queued until it is READY).
     SendToStart(Text) -> StartTask = h::send_to_start;
     ListConversations(PageRequest) -> ConversationPage = h::list_conversations;
@@ -188,6 +191,8 @@ commands! {
     Confirm(Confirm) -> ConversationSummary = h::confirm;
     Ask(Text) -> String = h::ask;
     ContinueInNewSandbox(ContinueArgs) -> StartTask = h::continue_in_new_sandbox;
+    /// The files the agent changed in the workspace so far (then `changed_files` updates).
+    ChangedFiles(ById) -> Vec<ChangedFile> = h::changed_files;
 }
 
 fn collect<T: TS + 'static>(out: &mut Vec<(String, String)>) {

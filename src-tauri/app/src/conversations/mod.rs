@@ -20,7 +20,8 @@ pub use query::{SearchHit, export, search};
 pub use records::{
     ConversationPage, ConversationRecords, ConversationSummary, NewRecord, PageRequest, SortBy,
 };
-use request::{describe, is_final, policy, provider_of};
+pub use request::describe;
+use request::{is_final, policy, provider_of};
 pub use watch::RunWatch;
 
 use crate::agent_client::{AgentClient, ClientError};

@@ -40,7 +40,7 @@ pub(super) fn provider_of(url: &str) -> Option<&'static str> {
 }
 
 /// How lists name a repository, and the branch the agent works on.
-pub(super) fn describe(r: &Repository) -> (String, Option<String>) {
+pub fn describe(r: &Repository) -> (String, Option<String>) {
     match r {
         Repository::LocalFolder { path } => (path.display().to_string(), None),
         Repository::GitUrl {

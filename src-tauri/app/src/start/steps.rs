@@ -208,6 +208,21 @@ impl StartTaskService {
             client.create_conversation(&body).await?
         };
         task.conversation_id = Some(info.id.clone());
+        // Recorded before READY is announced, so whoever opens it on READY finds it.
+        let (repository, branch) = crate::conversations::describe(&req.repository);
+        let workspace_text = workspace.display().to_string();
+        crate::conversations::ConversationRecords::new(self.store.clone()).put(
+            &crate::conversations::NewRecord {
+                id: &info.id,
+                workspace: Some(&workspace_text),
+                repository: Some(&repository),
+                branch: branch.as_deref(),
+                sandbox_id: Some(&sandbox.id),
+                model: Some(&req.llm.model),
+                start_task_id: Some(&task.id),
+                title: None,
+            },
+        )?;
         self.record(
             task,
             StartStatus::Ready,

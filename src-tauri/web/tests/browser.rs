@@ -1,0 +1,104 @@
+//! The UI in headless Chromium (Playwright, `ui/e2e/flow.mjs`) against web mode with a scripted
+//! LLM and process sandboxes: first-run setup, a conversation's start states, output and edit,
+//! confirm and reject, search, reload. Screenshots land in `target/e2e-screenshots` (kept by CI).
+//! Needs the built UI (`npm ci && npm run build` in `ui/`) and `/usr/bin/chromium`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_app::app::{App, AppOptions, Library};
+use berth_app::paths::Paths;
+use berth_app::settings::Runtime;
+use berth_scripted_llm::{ScriptedLlm, Step};
+use berth_web::{WebOptions, serve};
+use serde_json::json;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn server_binary() -> PathBuf {
+    let bin = root().join("target/debug/berth-agent-server");
+    if !bin.is_file() {
+        let ok = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "berth-agent-server"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "could not build berth-agent-server");
+    }
+    bin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_path_in_a_real_browser() {
+    let ui = root().join("ui");
+    assert!(
+        ui.join("dist/index.html").is_file() && ui.join("node_modules/playwright-core").is_dir(),
+        "build the UI first: (cd ui && npm ci && npm run build)"
+    );
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ws = tmp.path().join("project");
+    std::fs::create_dir_all(&ws).unwrap_or_default();
+    let ws = std::fs::canonicalize(&ws).unwrap_or(ws);
+    let notes = ws.join("notes.md").display().to_string();
+    let llm = ScriptedLlm::start(vec![
+        // Test connection.
+        Step::text("OK"),
+        // The first conversation.
+        Step::tool("terminal", json!({"command": "echo e2e-output-$((40+2))"})),
+        Step::tool(
+            "file_editor",
+            json!({"command": "create", "path": notes, "file_text": "# Notes\nBerth was here\n"}),
+        ),
+        Step::text("Done: the notes are written."),
+        // The second, in confirmation mode.
+        Step::tool("terminal", json!({"command": "echo confirmed-once"})),
+        Step::tool("terminal", json!({"command": "rm -rf build"})),
+        Step::text("Understood, I will not delete it."),
+    ])
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let library =
+        Library::open(Paths::at(tmp.path().join("home"))).unwrap_or_else(|e| panic!("{e}"));
+    let app = App::open(
+        library,
+        AppOptions {
+            runtime: Some(Runtime::Process),
+            agent_server_binary: Some(server_binary()),
+            idle_check: None,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let web = serve(
+        Arc::new(app),
+        WebOptions {
+            port: 0,
+            ui_dir: Some(ui.join("dist")),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let shots = root().join("target/e2e-screenshots");
+    let out = tokio::process::Command::new("node")
+        .arg(ui.join("e2e/flow.mjs"))
+        .arg(web.url())
+        .arg(llm.openai_base_url())
+        .arg(&ws)
+        .arg(&shots)
+        .current_dir(&ui)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run node: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser flow failed (screenshots in {}):\n{stdout}\n{stderr}",
+        shots.display()
+    );
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+    assert!(shots.join("2-conversation.png").is_file());
+}

@@ -1,0 +1,102 @@
+// The user's path through Berth in a real browser (Debian's Chromium, driven by playwright-core)
+// against `berth serve` with a scripted LLM: first-run setup, a conversation on a fixture folder
+// (start states, command output, the edit in Changes), confirmation (one confirmed, one
+// rejected), full-text search, and a reload. Run by the Rust test src-tauri/web/tests/browser.rs,
+// which starts the app and the LLM: `node e2e/flow.mjs URL LLM_URL WORKSPACE SCREENSHOT_DIR`.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [url, llmUrl, workspace, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.BERTH_CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+page.setDefaultTimeout(20000);
+const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+const step = (what) => console.log(`- ${what}`);
+
+try {
+  step("first run: LLM setup, test connection");
+  await page.goto(url);
+  await page.getByRole("heading", { name: "Set up Berth" }).waitFor();
+  await page.locator("input[name=model]").fill("openai/scripted");
+  await page.locator("input[name=base_url]").fill(llmUrl);
+  await page.locator("input[name=api_key]").fill("sk-e2e-key");
+  await page.getByText("Agents run as local processes", { exact: false }).or(page.getByText("Docker is running")).first().waitFor();
+  await page.getByRole("button", { name: "Test connection" }).click();
+  await page.getByTestId("setup-message").filter({ hasText: "answered in" }).waitFor();
+  await shot("1-setup");
+  await page.getByRole("button", { name: "Save and continue" }).click();
+
+  step("start a conversation on the fixture folder and watch its start states");
+  await page.getByRole("heading", { name: "New conversation" }).waitFor();
+  await page.locator("input[name=where]").fill(workspace);
+  await page.locator("textarea[name=task]").fill("Write the notes file and show the output");
+  await page.getByRole("button", { name: "Start" }).click();
+  for (const state of ["working", "waiting for sandbox", "preparing repository", "starting conversation", "ready"]) {
+    await page.getByTestId("start-states").getByText(state, { exact: true }).waitFor();
+  }
+  await shot("1b-start");
+  await page.waitForURL(/#\/c\//);
+  const conversationUrl = page.url();
+
+  step("the command's output and the edit in Changes");
+  await page.getByTestId("events").getByText("e2e-output-42").first().waitFor();
+  await page.getByTestId("status").filter({ hasText: "finished" }).waitFor();
+  await page.getByTestId("changed-files").getByText("notes.md").waitFor();
+  await page.getByTestId("changes").getByText("Berth was here").first().waitFor();
+  await shot("2-conversation");
+
+  step("confirmation mode: confirm one action, reject another");
+  await page.goto(url.replace(/\/\?.*$/, "/#/settings"));
+  await page.getByRole("heading", { name: "Settings" }).waitFor();
+  await page.getByLabel("Ask before acting").selectOption("always");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByTestId("settings-note").filter({ hasText: "Saved." }).waitFor();
+  await page.goto(url.replace(/\/\?.*$/, "/#/"));
+  await page.locator("input[name=where]").fill(workspace);
+  await page.locator("textarea[name=task]").fill("Run two commands");
+  await page.getByRole("button", { name: "Start" }).click();
+  await page.waitForURL(/#\/c\//);
+  await page.getByTestId("confirm").getByText("echo confirmed-once").waitFor();
+  await shot("3-confirm");
+  await page.getByRole("button", { name: "Confirm (Alt+Y)" }).click();
+  await page.getByTestId("events").getByText("confirmed-once", { exact: true }).waitFor();
+  await page.getByTestId("confirm").getByText("rm -rf build").waitFor();
+  await page.keyboard.press("Alt+n");
+  await page.getByTestId("events").getByText("Rejected:", { exact: false }).waitFor();
+  await page.getByTestId("status").filter({ hasText: "idle" }).waitFor();
+
+  step("full-text search finds the first conversation");
+  await page.goto(url.replace(/\/\?.*$/, "/#/"));
+  await page.locator("input[name=search]").fill("e2e-output-42");
+  await page.getByTestId("search-results").getByText("Write the notes file", { exact: false }).first().waitFor();
+  await shot("4-search");
+
+  step("a reload shows the same conversation");
+  await page.goto(conversationUrl);
+  await page.reload();
+  await page.getByTestId("events").getByText("e2e-output-42").first().waitFor();
+  await page.getByTestId("status").filter({ hasText: "finished" }).waitFor();
+  await page.getByRole("heading", { name: "Write the notes file and show the output" }).waitFor();
+  await page.getByTestId("changed-files").getByText("notes.md").waitFor();
+  await shot("5-reload");
+  console.log("ok");
+} catch (e) {
+  await shot("failure").catch(() => {});
+  // What the app holds for the page's conversation, to tell a UI fault from an app fault.
+  const id = decodeURIComponent(page.url().split("#/c/")[1] ?? "");
+  if (id) {
+    const dump = await page.evaluate(async (id) => {
+      const ask = (command) => fetch("/api/call", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ command, args: { id } }) }).then((r) => r.json());
+      return { conversation: await ask("GetConversation"), events: (await ask("ConversationEvents")).map?.((e) => e.kind) };
+    }, id).catch((err) => String(err));
+    console.error(JSON.stringify(dump));
+  }
+  console.error(`FAILED: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

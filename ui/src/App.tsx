@@ -1,0 +1,48 @@
+import { useEffect, useState } from "react";
+import { call, errorText } from "./api";
+import type { AppStatus } from "./generated/api";
+import { go, useRoute } from "./route";
+import { Conversation } from "./pages/Conversation";
+import { Home } from "./pages/Home";
+import { Settings } from "./pages/Settings";
+import { Setup } from "./pages/Setup";
+import { StartProgress } from "./pages/StartProgress";
+
+export function App() {
+  const route = useRoute();
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    call("AppStatus", {}).then(setStatus, (e) => setError(errorText(e)));
+  }, [route.page]);
+  if (error) return <div className="fatal">Berth cannot reach its app: {error}</div>;
+  if (!status) return <div className="loading">Loading…</div>;
+  const needsSetup = status.needs_setup && route.page !== "settings";
+  return (
+    <div className="app">
+      <header className="top">
+        <a href="#/" className="brand">Berth</a>
+        <nav>
+          <a href="#/">Home</a>
+          <a href="#/settings">Settings</a>
+        </nav>
+        <span className="sandbox" title={status.sandbox_note ?? ""}>
+          {status.sandbox_kind === "docker" ? "Docker sandboxes" : "Process sandboxes"}
+        </span>
+      </header>
+      <main>
+        {needsSetup || route.page === "setup" ? (
+          <Setup status={status} onDone={() => { setStatus({ ...status, needs_setup: false }); go("/"); }} />
+        ) : route.page === "settings" ? (
+          <Settings />
+        ) : route.page === "start" ? (
+          <StartProgress id={route.id} />
+        ) : route.page === "conversation" ? (
+          <Conversation id={route.id} />
+        ) : (
+          <Home />
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,80 @@
+// The one door to the app: a command goes through Tauri IPC in the desktop window, or through
+// web mode's HTTP (`POST /api/call`, the token cookie set by the address `berth serve` printed).
+// Types come from src/generated/api.ts, generated from the Rust types.
+import type { ApiError, AppUpdate, Request, Responses } from "./generated/api";
+
+export type Command = Request["command"];
+export type ArgsOf<K extends Command> = Extract<Request, { command: K }>["args"];
+
+export class CommandError extends Error {
+  readonly code: string;
+  readonly problems: NonNullable<ApiError["problems"]>;
+  constructor(error: ApiError) {
+    super(error.message);
+    this.code = error.code;
+    this.problems = error.problems ?? [];
+  }
+}
+
+interface TauriGlobal {
+  core: { invoke: (cmd: string, args: unknown) => Promise<unknown> };
+  event: {
+    listen: (name: string, cb: (e: { payload: unknown }) => void) => Promise<() => void>;
+  };
+}
+
+function tauri(): TauriGlobal | undefined {
+  return (window as unknown as { __TAURI__?: TauriGlobal }).__TAURI__;
+}
+
+export async function call<K extends Command>(command: K, args: ArgsOf<K>): Promise<Responses[K]> {
+  const t = tauri();
+  if (t) {
+    try {
+      return (await t.core.invoke("call", { request: { command, args } })) as Responses[K];
+    } catch (e) {
+      throw new CommandError(e as ApiError);
+    }
+  }
+  const response = await fetch("/api/call", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ command, args }),
+    credentials: "same-origin",
+  });
+  const body = await response.json().catch(() => ({ code: "bad_response", message: response.statusText }));
+  if (!response.ok) throw new CommandError(body as ApiError);
+  return body as Responses[K];
+}
+
+/**
+ * Every update of the app (start tasks, events, changed files) until the returned function is
+ * called. `onOpen` runs each time the stream is (re)connected: updates from then on arrive, so
+ * that is when a view loads its snapshot — loading earlier could miss what happens in between.
+ */
+export function subscribe(onUpdate: (update: AppUpdate) => void, onOpen?: () => void): () => void {
+  const t = tauri();
+  if (t) {
+    let stop: (() => void) | undefined;
+    let stopped = false;
+    t.event.listen("update", (e) => onUpdate(e.payload as AppUpdate)).then((un) => {
+      if (stopped) un();
+      else {
+        stop = un;
+        onOpen?.();
+      }
+    });
+    return () => {
+      stopped = true;
+      stop?.();
+    };
+  }
+  const source = new EventSource("/api/updates");
+  source.addEventListener("open", () => onOpen?.());
+  source.addEventListener("update", (e) => onUpdate(JSON.parse((e as MessageEvent<string>).data)));
+  return () => source.close();
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,111 @@
+// One event of a conversation as a card: messages as markdown, the agent's thoughts, commands
+// with their output, file edits as diffs, task lists, errors. Events a reader does not need
+// (state snapshots, metrics) render nothing.
+import { marked } from "marked";
+import type { Content, Event } from "../generated/api";
+import { DiffView } from "./DiffView";
+
+const text = (content: Array<Content>) =>
+  content.map((c) => ("text" in c ? c.text : "")).join("\n");
+
+function Markdown({ source }: { source: string }) {
+  // The agent's and the user's own words; raw HTML in them is shown as text, not run.
+  const html = marked.parse(source.replace(/</g, "&lt;"), { async: false }) as string;
+  return <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+export function isVisible(e: Event): boolean {
+  switch (e.kind) {
+    case "MessageEvent":
+    case "ActionEvent":
+    case "ObservationEvent":
+    case "AgentErrorEvent":
+    case "ConversationErrorEvent":
+    case "UserRejectObservation":
+    case "PauseEvent":
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function EventCard({ event }: { event: Event }) {
+  switch (event.kind) {
+    case "MessageEvent": {
+      const who = event.source === "user" ? "You" : "Agent";
+      return (
+        <div className={`card message ${event.source}`} data-kind="message">
+          <div className="who">{who}</div>
+          <Markdown source={text(event.llm_message.content)} />
+        </div>
+      );
+    }
+    case "ActionEvent": {
+      const thought = event.thought.map((t) => t.text).join("\n").trim();
+      const action = event.action;
+      let body: React.ReactNode = <code>{event.tool_call.arguments}</code>;
+      if (action?.kind === "TerminalAction") body = <pre className="command">$ {action.command}</pre>;
+      else if (action?.kind === "FileEditorAction") body = <div className="edit">{action.command} {action.path}</div>;
+      else if (action?.kind === "FinishAction") body = <Markdown source={action.message} />;
+      else if (action?.kind === "ThinkAction") body = <div className="thought">{action.thought}</div>;
+      return (
+        <div className="card action" data-kind="action">
+          <div className="who">
+            Agent · {event.tool_name}
+            {event.security_risk !== "UNKNOWN" && <span className={`risk ${event.security_risk}`}>{event.security_risk} risk</span>}
+          </div>
+          {thought && <div className="thought">{thought}</div>}
+          {event.summary && <div className="summary">{event.summary}</div>}
+          {body}
+        </div>
+      );
+    }
+    case "ObservationEvent": {
+      const o = event.observation;
+      if (o.kind === "TerminalObservation") {
+        return (
+          <div className={`card output ${o.is_error ? "error" : ""}`} data-kind="output">
+            <pre>{text(o.content)}</pre>
+            {o.exit_code !== undefined && o.exit_code !== null && <div className="exit">exit {o.exit_code}</div>}
+          </div>
+        );
+      }
+      if (o.kind === "FileEditorObservation" && o.new_content !== null && o.new_content !== undefined && o.command !== "view") {
+        return (
+          <div className="card edit" data-kind="edit">
+            <DiffView path={o.path} before={o.old_content ?? ""} after={o.new_content} />
+          </div>
+        );
+      }
+      if (o.kind === "TaskTrackerObservation") {
+        return (
+          <div className="card tasks" data-kind="tasks">
+            <ul>
+              {o.task_list.map((t, i) => (
+                <li key={i} className={t.status}>
+                  {t.status === "done" ? "✓" : t.status === "in_progress" ? "…" : "○"} {t.title}
+                </li>
+              ))}
+            </ul>
+          </div>
+        );
+      }
+      const content = "content" in o && Array.isArray(o.content) ? text(o.content as Array<Content>) : "";
+      return (
+        <div className="card output" data-kind="output">
+          <pre>{content}</pre>
+        </div>
+      );
+    }
+    case "AgentErrorEvent":
+      return <div className="card error" data-kind="error">{event.error}</div>;
+    case "ConversationErrorEvent":
+      return <div className="card error" data-kind="error">{event.code}: {event.detail}</div>;
+    case "UserRejectObservation":
+      return <div className="card rejected" data-kind="rejected">Rejected: {event.rejection_reason}</div>;
+    case "PauseEvent":
+      return <div className="card paused" data-kind="paused">Paused</div>;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,163 @@
+// A conversation: its events as cards, the agent's status with pause/resume, the confirmation
+// prompt, the chat input, and the side panel (Changes, Tasks). Archived conversations are read
+// only and can be continued in a new sandbox.
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { call, errorText, subscribe } from "../api";
+import type { ChangedFile, ConversationSummary, Event } from "../generated/api";
+import { go } from "../route";
+import { ChatInput } from "../components/ChatInput";
+import { DiffView } from "../components/DiffView";
+import { isVisible } from "../components/EventCard";
+import { EventList } from "../components/EventList";
+
+/** Actions the agent proposed since the last result: what a confirmation accepts or rejects. */
+export function pendingActions(events: Event[]): Extract<Event, { kind: "ActionEvent" }>[] {
+  const out: Extract<Event, { kind: "ActionEvent" }>[] = [];
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e.kind === "ActionEvent") out.unshift(e);
+    else if (e.kind === "ObservationEvent" || e.kind === "UserRejectObservation" || e.kind === "MessageEvent") break;
+  }
+  return out;
+}
+
+export function Conversation({ id }: { id: string }) {
+  const [conv, setConv] = useState<ConversationSummary | null>(null);
+  const [events, setEvents] = useState<Event[]>([]);
+  const [changes, setChanges] = useState<ChangedFile[]>([]);
+  const [tab, setTab] = useState<"changes" | "tasks">("changes");
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    const seen = new Set<string>();
+    const add = (e: Event) => {
+      if (seen.has(e.id)) return;
+      seen.add(e.id);
+      setEvents((list) => [...list, e]);
+      if (e.kind === "ConversationStateUpdateEvent" && e.key === "execution_status") {
+        setConv((c) => (c ? { ...c, status: String(e.value) } : c));
+      }
+      if (e.kind === "MessageEvent" && e.source === "user") {
+        const first = e.llm_message.content.map((c) => ("text" in c ? c.text : "")).join(" ").trim().split("\n")[0].slice(0, 60);
+        setConv((c) => (c && !c.title ? { ...c, title: first } : c));
+      }
+      if (e.kind === "ConversationStateUpdateEvent" && e.key === "stats") {
+        setConv((c) => (c ? { ...c, metrics: e.value } : c));
+      }
+    };
+    setEvents([]);
+    const load = () => {
+      call("GetConversation", { id }).then((c) => live && setConv(c), (e) => setError(errorText(e)));
+      call("ConversationEvents", { id }).then((list) => live && list.forEach(add), (e) => setError(errorText(e)));
+      call("ChangedFiles", { id }).then((files) => live && setChanges(files), () => undefined);
+    };
+    const stop = subscribe((u) => {
+      if (u.type === "event" && u.conversation_id === id) add(u.event);
+      if (u.type === "changed_files" && u.changes.conversation_id === id) setChanges(u.changes.files);
+    }, load);
+    return () => {
+      live = false;
+      stop();
+    };
+  }, [id]);
+
+  const visible = useMemo(() => events.filter(isVisible), [events]);
+  const pending = conv?.status === "waiting_for_confirmation" ? pendingActions(events) : [];
+  const act = useCallback(
+    async (f: () => Promise<unknown>) => {
+      try {
+        setError(null);
+        await f();
+      } catch (e) {
+        setError(errorText(e));
+      }
+    },
+    [],
+  );
+  const confirm = useCallback((accept: boolean) => act(() => call("Confirm", { id, accept, reason: accept ? null : "Rejected by the user" })), [act, id]);
+
+  useEffect(() => {
+    if (pending.length === 0) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.altKey && e.key.toLowerCase() === "y") confirm(true);
+      if (e.altKey && e.key.toLowerCase() === "n") confirm(false);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [pending.length, confirm]);
+
+  const edits = events.flatMap((e) =>
+    e.kind === "ObservationEvent" && e.observation.kind === "FileEditorObservation" && e.observation.new_content != null && e.observation.command !== "view"
+      ? [{ id: e.id, path: e.observation.path ?? "", before: e.observation.old_content ?? "", after: e.observation.new_content }]
+      : [],
+  );
+  const tasks = [...events].reverse().find((e) => e.kind === "ObservationEvent" && e.observation.kind === "TaskTrackerObservation");
+  const metrics = conv?.metrics as { accumulated_cost?: number; accumulated_token_usage?: { prompt_tokens?: number; completion_tokens?: number } } | null | undefined;
+
+  if (!conv) return <section>{error ? <p className="warn">{error}</p> : "Loading…"}</section>;
+  const running = conv.status === "running";
+  return (
+    <section className="conversation">
+      <div className="main-col">
+        <div className="conv-head">
+          <h1>{conv.title ?? "(untitled)"}</h1>
+          <span className={`status ${conv.status ?? ""}`} data-testid="status">{conv.status ?? "idle"}</span>
+          {metrics?.accumulated_cost !== undefined && (
+            <span className="metrics">
+              ${metrics.accumulated_cost.toFixed(4)} · {(metrics.accumulated_token_usage?.prompt_tokens ?? 0) + (metrics.accumulated_token_usage?.completion_tokens ?? 0)} tokens
+            </span>
+          )}
+          {!conv.archived && (running ? (
+            <button onClick={() => act(() => call("Pause", { id }))}>Pause</button>
+          ) : conv.status === "paused" ? (
+            <button onClick={() => act(() => call("Resume", { id }))}>Resume</button>
+          ) : null)}
+        </div>
+        <EventList events={visible} />
+        {pending.length > 0 && (
+          <div className="confirm" data-testid="confirm">
+            <b>The agent waits for your confirmation</b>
+            {pending.map((a) => (
+              <div key={a.id} className="pending">
+                <code>{a.action?.kind === "TerminalAction" ? `$ ${a.action.command}` : `${a.tool_name} ${a.tool_call.arguments}`}</code>
+                <span className={`risk ${a.security_risk}`}>{a.security_risk.toLowerCase()} risk</span>
+              </div>
+            ))}
+            <button className="primary" onClick={() => confirm(true)}>Confirm (Alt+Y)</button>
+            <button onClick={() => confirm(false)}>Reject (Alt+N)</button>
+          </div>
+        )}
+        {error && <p className="warn">{error}</p>}
+        {conv.archived ? (
+          <div className="archived-bar">
+            This conversation's sandbox is gone; it is read only.{" "}
+            <button onClick={() => act(async () => { const t = await call("ContinueInNewSandbox", { id, message: null }); go(`/start/${t.id}`); })}>Continue in a new sandbox</button>
+          </div>
+        ) : (
+          <ChatInput onSend={(text) => call("SendMessage", { id, text }).then(() => undefined)} />
+        )}
+      </div>
+      <aside className="side">
+        <div className="tabs">
+          <button className={tab === "changes" ? "on" : ""} onClick={() => setTab("changes")}>Changes</button>
+          <button className={tab === "tasks" ? "on" : ""} onClick={() => setTab("tasks")}>Tasks</button>
+        </div>
+        {tab === "changes" ? (
+          <div data-testid="changes">
+            <ul className="files" data-testid="changed-files">
+              {changes.map((f) => (
+                <li key={f.path}><span className={`fstatus ${f.status}`}>{f.status}</span> {f.path}</li>
+              ))}
+            </ul>
+            {edits.map((e) => <DiffView key={e.id} path={e.path} before={e.before} after={e.after} />)}
+          </div>
+        ) : tasks && tasks.kind === "ObservationEvent" && tasks.observation.kind === "TaskTrackerObservation" ? (
+          <ul className="tasks">{tasks.observation.task_list.map((t, i) => <li key={i} className={t.status}>{t.title}</li>)}</ul>
+        ) : (
+          <p>No task list yet.</p>
+        )}
+      </aside>
+    </section>
+  );
+}

@@ -1,0 +1,72 @@
+// Start a conversation on a folder or a git URL; recent conversations, searchable.
+import { useEffect, useState } from "react";
+import { call, errorText } from "../api";
+import type { ConversationSummary, SearchHit } from "../generated/api";
+import { go } from "../route";
+
+export function Home() {
+  const [where, setWhere] = useState("");
+  const [task, setTask] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [recent, setRecent] = useState<ConversationSummary[]>([]);
+  const [query, setQuery] = useState("");
+  const [hits, setHits] = useState<SearchHit[] | null>(null);
+
+  useEffect(() => {
+    call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then((p) => setRecent(p.items), (e) => setError(errorText(e)));
+  }, []);
+
+  async function start() {
+    setError(null);
+    const target = where.trim();
+    const repository = /^(https?:\/\/|git@|ssh:\/\/)/.test(target)
+      ? { kind: "git_url" as const, url: target, branch: null, new_branch: null, full_clone: false }
+      : { kind: "local_folder" as const, path: target };
+    try {
+      const t = await call("StartConversation", { repository, task: task.trim() || null, profile: null });
+      go(`/start/${t.id}`);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+
+  async function search(q: string) {
+    setQuery(q);
+    if (!q.trim()) return setHits(null);
+    try {
+      setHits(await call("SearchConversations", { query: q, limit: 50 }));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+
+  return (
+    <section className="home">
+      <h1>New conversation</h1>
+      <label>Folder or git URL<input name="where" value={where} onChange={(e) => setWhere(e.target.value)} placeholder="/home/me/project or https://github.com/org/repo" /></label>
+      <label>Task<textarea name="task" value={task} onChange={(e) => setTask(e.target.value)} placeholder="Fix the failing test" rows={4} /></label>
+      <button className="primary" onClick={start} disabled={!where.trim()}>Start</button>
+      {error && <p className="warn">{error}</p>}
+      <h2>Conversations</h2>
+      <input name="search" className="search" value={query} onChange={(e) => search(e.target.value)} placeholder="Search messages, commands, outputs…" />
+      {hits ? (
+        <ul className="list" data-testid="search-results">
+          {hits.length === 0 && <li>Nothing found.</li>}
+          {hits.map((h, i) => (
+            <li key={i}><a href={`#/c/${h.conversation_id}`}>{h.title ?? "(untitled)"}</a> <span className="snippet">{h.snippet}</span></li>
+          ))}
+        </ul>
+      ) : (
+        <ul className="list" data-testid="recent">
+          {recent.map((c) => (
+            <li key={c.id}>
+              <a href={`#/c/${c.id}`}>{c.title ?? "(untitled)"}</a>
+              <span className={`status ${c.status ?? ""}`}>{c.status ?? ""}</span>
+              {c.archived && <span className="archived">archived</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -13,6 +13,7 @@
 //! - [`conversations`]: starting, following, searching, exporting, deleting conversations;
 //! - [`webhooks`] and [`watcher`]: events to user URLs; live changed files of workspaces;
 //! - [`api`]: every UI command defined once, its TypeScript generated;
+//! - [`deeplink`]: `berth://` links parsed into a typed action (never a start);
 //! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
 
@@ -21,6 +22,7 @@ pub mod api;
 pub mod app;
 pub mod bridge;
 pub mod conversations;
+pub mod deeplink;
 pub mod llm_check;
 pub mod mirror;
 pub mod paths;

@@ -96,6 +96,12 @@ metrics: JsonValue | null, events: number,
  */
 archived: boolean, created_at: string, updated_at: string, };
 
+export type DeepLink = { "action": "open_conversation", id: string, } | { "action": "prefill", repository: Repository | null, task: string | null, 
+/**
+ * The issue it comes from, to show the user where the link came from.
+ */
+issue: GithubIssue | null, };
+
 export type ErrorClassification = { kind: FailureKind, retryable: boolean, user_action: FailureAction, error_id?: string | null, };
 
 export type Event = { id: string, timestamp: string, source: Source, parent_id?: string | null, } & ({ "kind": "SystemPromptEvent", system_prompt: TextContent, tools: Array<ToolDefinition>, dynamic_context?: TextContent | null, } | { "kind": "MessageEvent", llm_message: Message, llm_response_id?: string | null, activated_skills: Array<string>, extended_content: Array<TextContent>, sender?: string | null, critic_result?: JsonValue | null, } | { "kind": "ActionEvent", thought: Array<TextContent>, reasoning_content?: string | null, thinking_blocks: Array<JsonValue>, responses_reasoning_item?: JsonValue | null, 
@@ -124,6 +130,8 @@ export type FinishAction = { message: string, };
 
 export type GitIdentity = { name: string | null, email: string | null, };
 
+export type GithubIssue = { owner: string, repo: string, number: number, url: string, };
+
 export type GlobAction = { pattern: string, path?: string | null, };
 
 export type GlobObservation = { content: Array<Content>, is_error: boolean, files: Array<string>, pattern: string, search_path: string, truncated: boolean, };
@@ -137,6 +145,8 @@ export type ImageContent = { cache_prompt: boolean, type: ImageType, image_urls:
 export type ImageType = "image";
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type LinkArgs = { link: string, };
 
 export type LlmProfile = { 
 /**
@@ -212,7 +222,7 @@ new_branch: string | null,
  */
 full_clone: boolean, };
 
-export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ChangedFiles", "args": ById };
+export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ChangedFiles", "args": ById };
 
 export type Role = "user" | "system" | "assistant" | "tool";
 
@@ -334,5 +344,6 @@ export type Responses = {
   Confirm: ConversationSummary;
   Ask: string;
   ContinueInNewSandbox: StartTask;
+  ParseDeepLink: DeepLink;
   ChangedFiles: Array<ChangedFile>;
 };

@@ -253,3 +253,10 @@ pub async fn changed_files(app: &App, args: ById) -> Result<Vec<ChangedFile>, Ap
     app.conversations.get(&args.id)?;
     Ok(app.watcher.current(&args.id))
 }
+
+pub async fn parse_deep_link(
+    _: &App,
+    args: LinkArgs,
+) -> Result<crate::deeplink::DeepLink, ApiError> {
+    crate::deeplink::parse(&args.link).map_err(|e| ApiError::new("invalid", e.to_string()))
+}

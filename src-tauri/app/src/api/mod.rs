@@ -144,6 +144,11 @@ pub struct SecretRef {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct LinkArgs {
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
 pub struct ProfileRef {
     /// `None`: the active profile.
     #[serde(default)]
@@ -191,6 +196,8 @@ commands! {
     Confirm(Confirm) -> ConversationSummary = h::confirm;
     Ask(Text) -> String = h::ask;
     ContinueInNewSandbox(ContinueArgs) -> StartTask = h::continue_in_new_sandbox;
+    /// A `berth://` link as the action it asks for (opening or prefilling, never starting).
+    ParseDeepLink(LinkArgs) -> crate::deeplink::DeepLink = h::parse_deep_link;
     /// The files the agent changed in the workspace so far (then `changed_files` updates).
     ChangedFiles(ById) -> Vec<ChangedFile> = h::changed_files;
 }

@@ -7,17 +7,22 @@ import { Home } from "./pages/Home";
 import { Settings } from "./pages/Settings";
 import { Setup } from "./pages/Setup";
 import { StartProgress } from "./pages/StartProgress";
+import { Quick } from "./pages/Quick";
+import { listenToShell } from "./links";
 
 export function App() {
   const route = useRoute();
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   useEffect(() => {
     call("AppStatus", {}).then(setStatus, (e) => setError(errorText(e)));
   }, [route.page]);
+  useEffect(() => listenToShell(setNotice), []);
   if (error) return <div className="fatal">Berth cannot reach its app: {error}</div>;
   if (!status) return <div className="loading">Loading…</div>;
   const needsSetup = status.needs_setup && route.page !== "settings";
+  if (route.page === "quick") return <Quick />;
   return (
     <div className="app">
       <header className="top">
@@ -31,6 +36,7 @@ export function App() {
         </span>
       </header>
       <main>
+        {notice && <p className="warn" onClick={() => setNotice(null)}>{notice}</p>}
         {needsSetup || route.page === "setup" ? (
           <Setup status={status} onDone={() => { setStatus({ ...status, needs_setup: false }); go("/"); }} />
         ) : route.page === "settings" ? (
@@ -40,7 +46,7 @@ export function App() {
         ) : route.page === "conversation" ? (
           <Conversation id={route.id} />
         ) : (
-          <Home />
+          <Home key={route.page === "home" ? route.key ?? "" : ""} />
         )}
       </main>
     </div>

@@ -2,7 +2,8 @@
 import { useEffect, useState } from "react";
 
 export type Route =
-  | { page: "home" }
+  | { page: "home"; key?: string }
+  | { page: "quick" }
   | { page: "setup" }
   | { page: "settings" }
   | { page: "start"; id: string }
@@ -14,6 +15,9 @@ export function parse(hash: string): Route {
   if (page === "start" && id) return { page: "start", id: decodeURIComponent(id) };
   if (page === "settings") return { page: "settings" };
   if (page === "setup") return { page: "setup" };
+  if (page === "quick") return { page: "quick" };
+  // A fresh new-conversation form (a link just prefilled it).
+  if (page === "new") return { page: "home", key: id };
   return { page: "home" };
 }
 

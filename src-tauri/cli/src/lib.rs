@@ -181,6 +181,24 @@ pub enum SecretsCmd {
     },
 }
 
+/// Whether an argument starts a command-line run (the desktop binary opens its window otherwise).
+pub fn is_command(first_arg: &str) -> bool {
+    matches!(
+        first_arg,
+        "run"
+            | "conversations"
+            | "settings"
+            | "secrets"
+            | "serve"
+            | "help"
+            | "--help"
+            | "-h"
+            | "--version"
+            | "-V"
+            | "--json"
+    )
+}
+
 /// Parses the process's arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

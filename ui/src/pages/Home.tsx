@@ -3,10 +3,15 @@ import { useEffect, useState } from "react";
 import { call, errorText } from "../api";
 import type { ConversationSummary, SearchHit } from "../generated/api";
 import { go } from "../route";
+import { takePrefill } from "../links";
 
 export function Home() {
-  const [where, setWhere] = useState("");
-  const [task, setTask] = useState("");
+  const [prefill] = useState(takePrefill);
+  const [where, setWhere] = useState(() => {
+    const r = prefill?.repository;
+    return r ? (r.kind === "git_url" ? r.url : r.path) : "";
+  });
+  const [task, setTask] = useState(prefill?.task ?? "");
   const [error, setError] = useState<string | null>(null);
   const [recent, setRecent] = useState<ConversationSummary[]>([]);
   const [query, setQuery] = useState("");
@@ -19,9 +24,13 @@ export function Home() {
   async function start() {
     setError(null);
     const target = where.trim();
-    const repository = /^(https?:\/\/|git@|ssh:\/\/)/.test(target)
-      ? { kind: "git_url" as const, url: target, branch: null, new_branch: null, full_clone: false }
-      : { kind: "local_folder" as const, path: target };
+    const fromLink = prefill?.repository;
+    const repository =
+      fromLink && (fromLink.kind === "git_url" ? fromLink.url : fromLink.path) === target
+        ? fromLink
+        : /^(https?:\/\/|git@|ssh:\/\/)/.test(target)
+          ? { kind: "git_url" as const, url: target, branch: null, new_branch: null, full_clone: false }
+          : { kind: "local_folder" as const, path: target };
     try {
       const t = await call("StartConversation", { repository, task: task.trim() || null, profile: null });
       go(`/start/${t.id}`);
@@ -43,6 +52,11 @@ export function Home() {
   return (
     <section className="home">
       <h1>New conversation</h1>
+      {prefill && (
+        <p className="from-link" data-testid="from-link">
+          Filled in from a link{prefill.issue ? ` to GitHub issue #${prefill.issue.number} of ${prefill.issue.owner}/${prefill.issue.repo}` : ""}. Check it, then click Start.
+        </p>
+      )}
       <label>Folder or git URL<input name="where" value={where} onChange={(e) => setWhere(e.target.value)} placeholder="/home/me/project or https://github.com/org/repo" /></label>
       <label>Task<textarea name="task" value={task} onChange={(e) => setTask(e.target.value)} placeholder="Fix the failing test" rows={4} /></label>
       <button className="primary" onClick={start} disabled={!where.trim()}>Start</button>

@@ -41,7 +41,7 @@ impl Home {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth-cli"));
         cmd.args(args)
             .env("BERTH_HOME", &self.home)
             .env("BERTH_AGENT_SERVER_BIN", server_binary())

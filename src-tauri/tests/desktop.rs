@@ -1,0 +1,154 @@
+//! The real desktop window under Xvfb, driven through tauri-driver and WebKitWebDriver: it
+//! starts and shows the home page, and a `berth://` link given to a second launch reaches the
+//! running instance (which prefills the form; nothing starts). Screenshots of the window land in
+//! `target/desktop-screenshots/`. Needs a display (`.ci/test` runs under Xvfb), a D-Bus session
+//! (single-instance uses it), `tauri-driver` and `WebKitWebDriver` on PATH.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(4444)
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no display: run under Xvfb (`.ci/test` does)"
+    );
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_berth"));
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tmp.path().join("berth-home");
+    // Set up already (an LLM profile), so the window opens on the home page.
+    let lib = berth_app_library(&home);
+    drop(lib);
+
+    let port = free_port();
+    let driver = Driver(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &free_port().to_string(),
+            ])
+            .env("BERTH_HOME", &home)
+            .env(
+                "BERTH_AGENT_SERVER_BIN",
+                root().join("target/debug/berth-agent-server"),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start tauri-driver (cargo install tauri-driver): {e}")
+            }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver did not listen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Two TLS backends are linked (the WebDriver client's, the app's HTTP client's): pick one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert("tauri:options".into(), json!({"application": app}));
+    let client = ClientBuilder::rustls()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot open the Berth window: {e}"));
+    let shots = root().join("target/desktop-screenshots");
+    std::fs::create_dir_all(&shots).unwrap_or_default();
+
+    let heading = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::XPath("//h1[text()='New conversation']"))
+        .await
+        .unwrap_or_else(|e| panic!("the home page did not show: {e}"));
+    assert_eq!(
+        heading.text().await.ok().as_deref(),
+        Some("New conversation")
+    );
+    let png = client.screenshot().await.unwrap_or_default();
+    std::fs::write(shots.join("home.png"), &png).unwrap_or_default();
+
+    // A second launch with a link hands it to this window and exits at once.
+    let second = Command::new(&app)
+        .arg("berth://new?task=hello%20from%20a%20link&repo=%2Ftmp%2Fproject")
+        .env("BERTH_HOME", &home)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        second.status.success(),
+        "the second launch failed: {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=from-link]"))
+        .await
+        .unwrap_or_else(|e| panic!("the link did not reach the running window: {e}"));
+    let task = client
+        .find(Locator::Css("textarea[name=task]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        task.prop("value").await.ok().flatten().as_deref(),
+        Some("hello from a link")
+    );
+    let png = client.screenshot().await.unwrap_or_default();
+    std::fs::write(shots.join("deep-link.png"), &png).unwrap_or_default();
+    // Nothing started: a link only fills the form.
+    let starts: i64 = berth_app_library(&home)
+        .store
+        .lock()
+        .query_row("SELECT COUNT(*) FROM start_tasks", [], |r| r.get(0))
+        .unwrap_or(-1);
+    assert_eq!(starts, 0);
+    let _ = client.close().await;
+    drop(driver);
+}
+
+fn berth_app_library(home: &Path) -> berth_app::app::Library {
+    let lib = berth_app::app::Library::open(berth_app::paths::Paths::at(home))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut settings = lib.settings.load().unwrap_or_default();
+    if settings.active_profile.is_none() {
+        settings.llm_profiles = vec![berth_app::settings::LlmProfile {
+            name: "local".into(),
+            model: "ollama/qwen3-coder".into(),
+            base_url: Some("http://127.0.0.1:11434/v1".into()),
+        }];
+        settings.active_profile = Some("local".into());
+        lib.settings
+            .save(&settings)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    lib
+}

@@ -47,7 +47,17 @@ try {
   await page.getByTestId("status").filter({ hasText: "finished" }).waitFor();
   await page.getByTestId("changed-files").getByText("notes.md").waitFor();
   await page.getByTestId("changes").getByText("Berth was here").first().waitFor();
+  await page.getByTestId("metrics").filter({ hasText: "tokens" }).waitFor();
   await shot("2-conversation");
+
+  step("the Terminal tab: the agent's shell, and a command of the user's own in the sandbox");
+  await page.getByRole("button", { name: "Terminal" }).click();
+  await page.getByTestId("terminal").getByText("e2e-output-42").first().waitFor();
+  await page.locator("input[name=terminal-command]").fill("echo user-typed-$((1+1)) && pwd");
+  await page.locator("input[name=terminal-command]").press("Enter");
+  await page.getByTestId("terminal").getByText("user-typed-2").first().waitFor();
+  await page.getByTestId("terminal").getByText(workspace).first().waitFor();
+  await shot("2b-terminal");
 
   step("confirmation mode: confirm one action, reject another");
   await page.goto(url.replace(/\/\?.*$/, "/#/settings"));
@@ -75,12 +85,20 @@ try {
   await page.getByTestId("search-results").getByText("Write the notes file", { exact: false }).first().waitFor();
   await shot("4-search");
 
+  step("rename from the list");
+  await page.locator("input[name=search]").fill("");
+  const row = page.getByTestId("recent").locator("li").filter({ hasText: "Write the notes file" });
+  await row.getByRole("button", { name: "Rename" }).click();
+  await page.getByLabel("new title").fill("Notes for the e2e test");
+  await page.getByLabel("new title").press("Enter");
+  await page.getByTestId("recent").getByText("Notes for the e2e test").waitFor();
+
   step("a reload shows the same conversation");
   await page.goto(conversationUrl);
   await page.reload();
   await page.getByTestId("events").getByText("e2e-output-42").first().waitFor();
   await page.getByTestId("status").filter({ hasText: "finished" }).waitFor();
-  await page.getByRole("heading", { name: "Write the notes file and show the output" }).waitFor();
+  await page.getByRole("heading", { name: "Notes for the e2e test" }).waitFor();
   await page.getByTestId("changed-files").getByText("notes.md").waitFor();
   await shot("5-reload");
   console.log("ok");

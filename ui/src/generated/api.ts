@@ -54,6 +54,8 @@ export type ChangedFiles = { conversation_id: string, files: Array<ChangedFile>,
 
 export type CmdOutputMetadata = { exit_code: number, pid: number, username?: string | null, hostname?: string | null, working_dir?: string | null, py_interpreter_path?: string | null, prefix: string, suffix: string, };
 
+export type CommandResult = { output: string, exit_code: number, };
+
 export type Confirm = { id: string, accept: boolean, reason: string | null, };
 
 export type ConfirmationMode = "never" | "always" | "risky";
@@ -112,7 +114,7 @@ action?: Action | null, tool_name: string, tool_call_id: string, tool_call: Mess
 
 export type ExportArgs = { id: string, 
 /**
- * Where to write the zip.
+ * Where to write the zip; empty: the Downloads folder.
  */
 path: string, };
 
@@ -222,7 +224,7 @@ new_branch: string | null,
  */
 full_clone: boolean, };
 
-export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ChangedFiles", "args": ById };
+export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "RunInSandbox", "args": Text } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ChangedFiles", "args": ById };
 
 export type Role = "user" | "system" | "assistant" | "tool";
 
@@ -337,7 +339,8 @@ export type Responses = {
   ConversationEvents: Array<Event>;
   RenameConversation: ConversationSummary;
   DeleteConversation: ConversationPage;
-  ExportConversation: number;
+  ExportConversation: string;
+  RunInSandbox: CommandResult;
   SendMessage: ConversationSummary;
   Pause: ConversationSummary;
   Resume: ConversationSummary;

@@ -9,6 +9,7 @@ import { ChatInput } from "../components/ChatInput";
 import { DiffView } from "../components/DiffView";
 import { isVisible } from "../components/EventCard";
 import { EventList } from "../components/EventList";
+import { Terminal } from "../components/Terminal";
 
 /** Actions the agent proposed since the last result: what a confirmation accepts or rejects. */
 export function pendingActions(events: Event[]): Extract<Event, { kind: "ActionEvent" }>[] {
@@ -21,11 +22,29 @@ export function pendingActions(events: Event[]): Extract<Event, { kind: "ActionE
   return out;
 }
 
+interface Usage {
+  accumulated_cost?: number;
+  accumulated_token_usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+}
+
+/** Cost and tokens over every LLM the conversation used (agent, condenser…). */
+export function totals(stats: unknown): { cost: number; tokens: number } | null {
+  const per = (stats as { usage_to_metrics?: Record<string, Usage> } | null | undefined)?.usage_to_metrics;
+  if (!per) return null;
+  let cost = 0;
+  let tokens = 0;
+  for (const m of Object.values(per)) {
+    cost += m.accumulated_cost ?? 0;
+    tokens += (m.accumulated_token_usage?.prompt_tokens ?? 0) + (m.accumulated_token_usage?.completion_tokens ?? 0);
+  }
+  return { cost, tokens };
+}
+
 export function Conversation({ id }: { id: string }) {
   const [conv, setConv] = useState<ConversationSummary | null>(null);
   const [events, setEvents] = useState<Event[]>([]);
   const [changes, setChanges] = useState<ChangedFile[]>([]);
-  const [tab, setTab] = useState<"changes" | "tasks">("changes");
+  const [tab, setTab] = useState<"changes" | "terminal" | "tasks">("changes");
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -93,7 +112,7 @@ export function Conversation({ id }: { id: string }) {
       : [],
   );
   const tasks = [...events].reverse().find((e) => e.kind === "ObservationEvent" && e.observation.kind === "TaskTrackerObservation");
-  const metrics = conv?.metrics as { accumulated_cost?: number; accumulated_token_usage?: { prompt_tokens?: number; completion_tokens?: number } } | null | undefined;
+  const metrics = totals(conv?.metrics);
 
   if (!conv) return <section>{error ? <p className="warn">{error}</p> : "Loading…"}</section>;
   const running = conv.status === "running";
@@ -103,9 +122,9 @@ export function Conversation({ id }: { id: string }) {
         <div className="conv-head">
           <h1>{conv.title ?? "(untitled)"}</h1>
           <span className={`status ${conv.status ?? ""}`} data-testid="status">{conv.status ?? "idle"}</span>
-          {metrics?.accumulated_cost !== undefined && (
-            <span className="metrics">
-              ${metrics.accumulated_cost.toFixed(4)} · {(metrics.accumulated_token_usage?.prompt_tokens ?? 0) + (metrics.accumulated_token_usage?.completion_tokens ?? 0)} tokens
+          {metrics && (
+            <span className="metrics" data-testid="metrics">
+              ${metrics.cost.toFixed(4)} · {metrics.tokens.toLocaleString()} tokens
             </span>
           )}
           {!conv.archived && (running ? (
@@ -141,9 +160,12 @@ export function Conversation({ id }: { id: string }) {
       <aside className="side">
         <div className="tabs">
           <button className={tab === "changes" ? "on" : ""} onClick={() => setTab("changes")}>Changes</button>
+          <button className={tab === "terminal" ? "on" : ""} onClick={() => setTab("terminal")}>Terminal</button>
           <button className={tab === "tasks" ? "on" : ""} onClick={() => setTab("tasks")}>Tasks</button>
         </div>
-        {tab === "changes" ? (
+        {tab === "terminal" ? (
+          <Terminal id={id} events={events} readOnly={conv.archived} />
+        ) : tab === "changes" ? (
           <div data-testid="changes">
             <ul className="files" data-testid="changed-files">
               {changes.map((f) => (

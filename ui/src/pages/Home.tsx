@@ -39,6 +39,42 @@ export function Home() {
     }
   }
 
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const refresh = () => call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then((p) => setRecent(p.items));
+
+  async function rename(id: string, title: string) {
+    try {
+      await call("RenameConversation", { id, text: title });
+      setRenaming(null);
+      await refresh();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+
+  async function remove(id: string, title: string | null) {
+    if (!window.confirm(`Delete "${title ?? "(untitled)"}", its sandbox and its history?`)) return;
+    try {
+      setRecent((await call("DeleteConversation", { id })).items);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+
+  async function exportZip(id: string) {
+    if (!("__TAURI__" in window)) {
+      // Web mode: the browser downloads it.
+      window.location.href = `/api/export/${encodeURIComponent(id)}`;
+      return;
+    }
+    try {
+      setNote(`Saved to ${await call("ExportConversation", { id, path: "" })}`);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+
   async function search(q: string) {
     setQuery(q);
     if (!q.trim()) return setHits(null);
@@ -61,6 +97,7 @@ export function Home() {
       <label>Task<textarea name="task" value={task} onChange={(e) => setTask(e.target.value)} placeholder="Fix the failing test" rows={4} /></label>
       <button className="primary" onClick={start} disabled={!where.trim()}>Start</button>
       {error && <p className="warn">{error}</p>}
+      {note && <p className="ok">{note}</p>}
       <h2>Conversations</h2>
       <input name="search" className="search" value={query} onChange={(e) => search(e.target.value)} placeholder="Search messages, commands, outputs…" />
       {hits ? (
@@ -74,9 +111,26 @@ export function Home() {
         <ul className="list" data-testid="recent">
           {recent.map((c) => (
             <li key={c.id}>
-              <a href={`#/c/${c.id}`}>{c.title ?? "(untitled)"}</a>
+              {renaming === c.id ? (
+                <input
+                  aria-label="new title"
+                  autoFocus
+                  defaultValue={c.title ?? ""}
+                  onKeyDown={(e) => {
+                    if (e.key === "Enter") void rename(c.id, e.currentTarget.value);
+                    if (e.key === "Escape") setRenaming(null);
+                  }}
+                />
+              ) : (
+                <a href={`#/c/${c.id}`}>{c.title ?? "(untitled)"}</a>
+              )}
               <span className={`status ${c.status ?? ""}`}>{c.status ?? ""}</span>
               {c.archived && <span className="archived">archived</span>}
+              <span className="actions">
+                <button onClick={() => setRenaming(c.id)}>Rename</button>
+                <button onClick={() => void exportZip(c.id)}>Export</button>
+                <button onClick={() => void remove(c.id, c.title)}>Delete</button>
+              </span>
             </li>
           ))}
         </ul>

@@ -19,6 +19,22 @@ export function Settings() {
     f(draft);
     setS(draft);
   };
+  async function saveKey(profile: string, value: string) {
+    try {
+      setSecrets(await call("SetSecret", { kind: "llm", name: profile, value, description: null }));
+      setNote({ ok: true, text: `The key of ${profile} is in the keychain.` });
+    } catch (e) {
+      setNote({ ok: false, text: errorText(e) });
+    }
+  }
+  async function test(profile: string) {
+    try {
+      const r = await call("TestConnection", { name: profile });
+      setNote({ ok: r.ok, text: r.message });
+    } catch (e) {
+      setNote({ ok: false, text: errorText(e) });
+    }
+  }
   async function save() {
     try {
       setS(await call("SaveSettings", s!));
@@ -39,6 +55,8 @@ export function Settings() {
           <input aria-label="base URL" value={p.base_url ?? ""} placeholder="base URL" onChange={(e) => edit((d) => { d.llm_profiles[i].base_url = e.target.value || null; })} />
           <label><input type="radio" checked={s.active_profile === p.name} onChange={() => edit((d) => { d.active_profile = p.name; })} /> active</label>
           <button onClick={() => edit((d) => { d.llm_profiles.splice(i, 1); })}>Remove</button>
+          <input aria-label={`API key of ${p.name}`} type="password" placeholder={secrets.some((x) => x.kind === "llm" && x.name === p.name) ? "key saved — replace" : "API key"} onBlur={(e) => e.target.value && void saveKey(p.name, e.target.value).then(() => { e.target.value = ""; })} />
+          <button onClick={() => void test(p.name)}>Test</button>
         </div>
       ))}
       <button onClick={() => edit((d) => { d.llm_profiles.push({ name: `profile ${d.llm_profiles.length + 1}`, model: "", base_url: null }); })}>Add profile</button>
@@ -58,6 +76,24 @@ export function Settings() {
       <label>CPUs<input type="number" step="0.5" value={s.sandbox.cpus} onChange={(e) => edit((d) => { d.sandbox.cpus = Number(e.target.value); })} /></label>
       <label>Memory (MiB)<input type="number" value={s.sandbox.memory_mb} onChange={(e) => edit((d) => { d.sandbox.memory_mb = Number(e.target.value); })} /></label>
       <label>Pause after idle minutes<input type="number" value={s.sandbox.idle_pause_minutes} onChange={(e) => edit((d) => { d.sandbox.idle_pause_minutes = Number(e.target.value); })} /></label>
+      <h2>MCP servers</h2>
+      <p className="hint">Saved with your settings; agents do not load MCP tools yet.</p>
+      {s.mcp_servers.map((m, i) => (
+        <div className="profile" key={i}>
+          <input aria-label="MCP server name" value={m.name} onChange={(e) => edit((d) => { d.mcp_servers[i].name = e.target.value; })} />
+          {m.kind === "stdio" ? (
+            <input aria-label="MCP command" value={[m.command, ...m.args].join(" ")} onChange={(e) => edit((d) => {
+              const [command, ...args] = e.target.value.split(" ");
+              d.mcp_servers[i] = { kind: "stdio", name: m.name, command: command ?? "", args };
+            })} />
+          ) : (
+            <input aria-label="MCP URL" value={m.url} onChange={(e) => edit((d) => { d.mcp_servers[i] = { kind: "http", name: m.name, url: e.target.value }; })} />
+          )}
+          <button onClick={() => edit((d) => { d.mcp_servers.splice(i, 1); })}>Remove</button>
+        </div>
+      ))}
+      <button onClick={() => edit((d) => { d.mcp_servers.push({ kind: "stdio", name: "", command: "", args: [] }); })}>Add a program (stdio)</button>
+      <button onClick={() => edit((d) => { d.mcp_servers.push({ kind: "http", name: "", url: "https://" }); })}>Add a server (HTTP)</button>
       <h2>Git identity</h2>
       <label>Name<input value={s.git.name ?? ""} onChange={(e) => edit((d) => { d.git.name = e.target.value || null; })} /></label>
       <label>Email<input value={s.git.email ?? ""} onChange={(e) => edit((d) => { d.git.email = e.target.value || null; })} /></label>

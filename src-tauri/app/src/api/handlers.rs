@@ -211,10 +211,41 @@ pub async fn delete_conversation(app: &App, args: ById) -> Result<ConversationPa
     Ok(app.conversations.list(PageRequest::default())?)
 }
 
-pub async fn export_conversation(app: &App, args: ExportArgs) -> Result<usize, ApiError> {
-    Ok(app
-        .conversations
-        .export(&args.id, std::path::Path::new(&args.path))?)
+pub async fn export_conversation(app: &App, args: ExportArgs) -> Result<String, ApiError> {
+    let path = if args.path.trim().is_empty() {
+        let conv = app.conversations.get(&args.id)?;
+        let name: String = conv
+            .title
+            .unwrap_or_else(|| args.id.clone())
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .take(60)
+            .collect();
+        dirs::download_dir()
+            .or_else(dirs::home_dir)
+            .unwrap_or_else(std::env::temp_dir)
+            .join(format!("berth-{name}.zip"))
+    } else {
+        std::path::PathBuf::from(&args.path)
+    };
+    app.conversations.export(&args.id, &path)?;
+    Ok(path.display().to_string())
+}
+
+/// What a command run from the Terminal tab printed.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CommandResult {
+    pub output: String,
+    #[ts(as = "f64")]
+    pub exit_code: i64,
+}
+
+pub async fn run_in_sandbox(app: &App, args: Text) -> Result<CommandResult, ApiError> {
+    let out = app.conversations.run_command(&args.id, &args.text).await?;
+    Ok(CommandResult {
+        output: format!("{}{}", out.stdout, out.stderr),
+        exit_code: out.exit_code,
+    })
 }
 
 pub async fn send_message(app: &App, args: Text) -> Result<ConversationSummary, ApiError> {

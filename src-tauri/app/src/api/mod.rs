@@ -124,7 +124,8 @@ pub struct ContinueArgs {
 #[derive(Debug, Clone, Deserialize, Serialize, TS)]
 pub struct ExportArgs {
     pub id: String,
-    /// Where to write the zip.
+    /// Where to write the zip; empty: the Downloads folder.
+    #[serde(default)]
     pub path: String,
 }
 
@@ -189,7 +190,10 @@ commands! {
     ConversationEvents(ById) -> Vec<Event> = h::conversation_events;
     RenameConversation(Text) -> ConversationSummary = h::rename_conversation;
     DeleteConversation(ById) -> ConversationPage = h::delete_conversation;
-    ExportConversation(ExportArgs) -> usize = h::export_conversation;
+    /// Writes the zip (to `path`, or the Downloads folder when empty); answers where.
+    ExportConversation(ExportArgs) -> String = h::export_conversation;
+    /// Runs a command in the conversation's sandbox, as the user (the Terminal tab).
+    RunInSandbox(Text) -> h::CommandResult = h::run_in_sandbox;
     SendMessage(Text) -> ConversationSummary = h::send_message;
     Pause(ById) -> ConversationSummary = h::pause;
     Resume(ById) -> ConversationSummary = h::resume;

@@ -476,6 +476,26 @@ impl ConversationService {
             .await?)
     }
 
+    /// Runs a command of the user's in the conversation's sandbox, in its workspace (two minutes
+    /// at most); the agent does not see it.
+    pub async fn run_command(
+        &self,
+        id: &str,
+        command: &str,
+    ) -> Result<crate::agent_client::CommandOutput, ConversationError> {
+        check_message(command)?;
+        let client = self.client(id).await?;
+        let sandbox_id = self.summary(id)?.sandbox_id.unwrap_or_default();
+        let workspace = self.inner.sandboxes.get(&sandbox_id).await?.workspace;
+        Ok(client
+            .execute(
+                command,
+                &workspace.display().to_string(),
+                std::time::Duration::from_secs(120),
+            )
+            .await?)
+    }
+
     /// A side question, answered without entering the conversation's history.
     pub async fn ask(&self, id: &str, question: &str) -> Result<String, ConversationError> {
         check_message(question)?;

@@ -59,6 +59,22 @@ try {
   await page.getByTestId("terminal").getByText(workspace).first().waitFor();
   await shot("2b-terminal");
 
+  step("Files: browse and preview; a dropped file lands in the workspace");
+  await page.getByRole("button", { name: "Files" }).click();
+  await page.getByTestId("files").getByText("notes.md").click();
+  await page.getByTestId("file-text").filter({ hasText: "Berth was here" }).waitFor();
+  const dropped = await page.evaluateHandle(() => {
+    const d = new DataTransfer();
+    d.items.add(new File(["dropped by the e2e test\n"], "dropped.txt", { type: "text/plain" }));
+    return d;
+  });
+  await page.locator(".chat").dispatchEvent("drop", { dataTransfer: dropped });
+  await page.getByTestId("uploaded").filter({ hasText: "dropped.txt" }).waitFor();
+  await page.getByRole("button", { name: "workspace" }).click();
+  await page.getByTestId("files").getByText("dropped.txt").click();
+  await page.getByTestId("file-text").filter({ hasText: "dropped by the e2e test" }).waitFor();
+  await page.locator("textarea[name=message]").fill("");
+
   step("confirmation mode: confirm one action, reject another");
   await page.goto(url.replace(/\/\?.*$/, "/#/settings"));
   await page.getByRole("heading", { name: "Settings" }).waitFor();

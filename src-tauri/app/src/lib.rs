@@ -14,6 +14,7 @@
 //! - [`webhooks`] and [`watcher`]: events to user URLs; live changed files of workspaces;
 //! - [`api`]: every UI command defined once, its TypeScript generated;
 //! - [`deeplink`]: `berth://` links parsed into a typed action (never a start);
+//! - [`files`]: a workspace's files for the Files tab, kept inside the workspace;
 //! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
 
@@ -23,6 +24,7 @@ pub mod app;
 pub mod bridge;
 pub mod conversations;
 pub mod deeplink;
+pub mod files;
 pub mod llm_check;
 pub mod mirror;
 pub mod paths;

@@ -5,7 +5,8 @@
 //! - `POST /api/call` takes a command (`{"command": "…", "args": {…}}`) and answers its JSON,
 //!   or an [`ApiError`] with a 4xx/5xx status;
 //! - `GET /api/updates` streams every [`AppUpdate`] as an SSE `update` event;
-//! - `GET /api/export/{id}` downloads a conversation's zip;
+//! - `GET /api/export/{id}` downloads a conversation's zip, `GET /api/file/{id}?path=` a file of
+//!   its workspace;
 //! - everything else is the built UI (`index.html` for unknown paths, so client routes work).
 //!
 //! Every request needs the per-launch token: `?token=` on the first page load (the server then
@@ -37,8 +38,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tower_http::services::{ServeDir, ServeFile};
 
 const COOKIE: &str = "berth_token";
-/// Commands larger than this are refused (settings and messages are small).
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// Commands larger than this are refused (a dropped file of 20 MiB, in base64, is the largest).
+const MAX_BODY: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -101,7 +102,8 @@ pub async fn serve(app: Arc<App>, options: WebOptions) -> Result<WebServer, WebE
     let mut router = Router::new()
         .route("/api/call", post(call))
         .route("/api/updates", get(updates))
-        .route("/api/export/{id}", get(export));
+        .route("/api/export/{id}", get(export))
+        .route("/api/file/{id}", get(file));
     if let Some(dir) = &options.ui_dir {
         let index = dir.join("index.html");
         router = router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
@@ -276,4 +278,38 @@ fn tempfile_dir() -> Result<PathBuf, String> {
     let dir = std::env::temp_dir().join(format!("berth-export-{}", new_token()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
+}
+
+#[derive(serde::Deserialize)]
+struct FileQuery {
+    path: String,
+}
+
+async fn file(
+    State(web): State<Web>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<FileQuery>,
+) -> Response {
+    let bytes = api::handlers::workspace_of(&web.app, &id)
+        .and_then(|root| berth_app::files::read(&root, &q.path).map_err(ApiError::from));
+    match bytes {
+        Ok(bytes) => {
+            let name: String = std::path::Path::new(&q.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                .collect();
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                )
+                .body(Body::from(bytes))
+                .unwrap_or_default()
+        }
+        Err(e) => error(status_of(&e), e),
+    }
 }

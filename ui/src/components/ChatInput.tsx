@@ -2,9 +2,41 @@
 import { useState } from "react";
 import { errorText } from "../api";
 
-export function ChatInput({ onSend, placeholder, disabled }: { onSend: (text: string) => Promise<void>; placeholder?: string; disabled?: boolean }) {
+/** A file's content as base64, for UploadFile. */
+async function base64Of(file: File): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+export function ChatInput({
+  onSend,
+  onFile,
+  placeholder,
+  disabled,
+}: {
+  onSend: (text: string) => Promise<void>;
+  /** Files dropped or pasted go to the workspace; answers the name written. */
+  onFile?: (name: string, base64: string) => Promise<string>;
+  placeholder?: string;
+  disabled?: boolean;
+}) {
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const [uploaded, setUploaded] = useState<string[]>([]);
+  async function take(files: FileList | null) {
+    if (!onFile || !files) return;
+    for (const f of Array.from(files)) {
+      try {
+        const name = await onFile(f.name, await base64Of(f));
+        setUploaded((u) => [...u, name]);
+        setText((t) => (t ? `${t} ` : "") + `\`${name}\``);
+      } catch (e) {
+        setError(errorText(e));
+      }
+    }
+  }
   async function send() {
     const t = text.trim();
     if (!t) return;
@@ -18,8 +50,23 @@ export function ChatInput({ onSend, placeholder, disabled }: { onSend: (text: st
     }
   }
   return (
-    <div className="chat">
+    <div
+      className="chat"
+      onDragOver={(e) => onFile && e.preventDefault()}
+      onDrop={(e) => {
+        if (!onFile) return;
+        e.preventDefault();
+        void take(e.dataTransfer.files);
+      }}
+    >
+      {uploaded.length > 0 && <p className="hint" data-testid="uploaded">In the workspace now: {uploaded.join(", ")}</p>}
       <textarea
+        onPaste={(e) => {
+          if (onFile && e.clipboardData.files.length > 0) {
+            e.preventDefault();
+            void take(e.clipboardData.files);
+          }
+        }}
         name="message"
         value={text}
         disabled={disabled}

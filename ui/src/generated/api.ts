@@ -122,11 +122,29 @@ export type FailureAction = "none" | "retry" | "settings";
 
 export type FailureKind = "auth" | "quota" | "rate_limit" | "config" | "transient" | "agent_action" | "internal" | "unknown";
 
+export type FileArgs = { id: string, 
+/**
+ * Relative to the workspace.
+ */
+path: string, };
+
 export type FileEditorAction = { command: FileEditorCommand, path: string, file_text?: string | null, old_str?: string | null, new_str?: string | null, insert_line?: number | null, view_range?: Array<number> | null, };
 
 export type FileEditorCommand = "view" | "create" | "str_replace" | "insert" | "undo_edit";
 
 export type FileEditorObservation = { content: Array<Content>, is_error: boolean, command: FileEditorCommand, path?: string | null, prev_exist: boolean, old_content?: string | null, new_content?: string | null, };
+
+export type FileEntry = { name: string, 
+/**
+ * Relative to the workspace, `/`-separated.
+ */
+path: string, is_dir: boolean, size: number, };
+
+export type FilePreview = { path: string, 
+/**
+ * The text, or `None` for a binary or too large file.
+ */
+text: string | null, size: number, };
 
 export type FinishAction = { message: string, };
 
@@ -224,7 +242,7 @@ new_branch: string | null,
  */
 full_clone: boolean, };
 
-export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "RunInSandbox", "args": Text } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ChangedFiles", "args": ById };
+export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "RunInSandbox", "args": Text } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ListFiles", "args": FileArgs } | { "command": "PreviewFile", "args": FileArgs } | { "command": "SaveFileCopy", "args": FileArgs } | { "command": "UploadFile", "args": UploadArgs } | { "command": "ChangedFiles", "args": ById };
 
 export type Role = "user" | "system" | "assistant" | "tool";
 
@@ -318,6 +336,12 @@ export type ToolDefinition = { description: string, action_type: string, observa
 
 export type Transition = { status: StartStatus, detail: string | null, };
 
+export type UploadArgs = { id: string, name: string, 
+/**
+ * The content, base64.
+ */
+base64: string, };
+
 export type Webhook = { url: string, enabled: boolean, };
 
 export type Responses = {
@@ -348,5 +372,9 @@ export type Responses = {
   Ask: string;
   ContinueInNewSandbox: StartTask;
   ParseDeepLink: DeepLink;
+  ListFiles: Array<FileEntry>;
+  PreviewFile: FilePreview;
+  SaveFileCopy: string;
+  UploadFile: string;
   ChangedFiles: Array<ChangedFile>;
 };

@@ -10,6 +10,7 @@ import { DiffView } from "../components/DiffView";
 import { isVisible } from "../components/EventCard";
 import { EventList } from "../components/EventList";
 import { Terminal } from "../components/Terminal";
+import { Files } from "../components/Files";
 
 /** Actions the agent proposed since the last result: what a confirmation accepts or rejects. */
 export function pendingActions(events: Event[]): Extract<Event, { kind: "ActionEvent" }>[] {
@@ -44,7 +45,7 @@ export function Conversation({ id }: { id: string }) {
   const [conv, setConv] = useState<ConversationSummary | null>(null);
   const [events, setEvents] = useState<Event[]>([]);
   const [changes, setChanges] = useState<ChangedFile[]>([]);
-  const [tab, setTab] = useState<"changes" | "terminal" | "tasks">("changes");
+  const [tab, setTab] = useState<"changes" | "terminal" | "files" | "tasks">("changes");
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -154,16 +155,22 @@ export function Conversation({ id }: { id: string }) {
             <button onClick={() => act(async () => { const t = await call("ContinueInNewSandbox", { id, message: null }); go(`/start/${t.id}`); })}>Continue in a new sandbox</button>
           </div>
         ) : (
-          <ChatInput onSend={(text) => call("SendMessage", { id, text }).then(() => undefined)} />
+          <ChatInput
+            onSend={(text) => call("SendMessage", { id, text }).then(() => undefined)}
+            onFile={(name, base64) => call("UploadFile", { id, name, base64 })}
+          />
         )}
       </div>
       <aside className="side">
         <div className="tabs">
           <button className={tab === "changes" ? "on" : ""} onClick={() => setTab("changes")}>Changes</button>
           <button className={tab === "terminal" ? "on" : ""} onClick={() => setTab("terminal")}>Terminal</button>
+          <button className={tab === "files" ? "on" : ""} onClick={() => setTab("files")}>Files</button>
           <button className={tab === "tasks" ? "on" : ""} onClick={() => setTab("tasks")}>Tasks</button>
         </div>
-        {tab === "terminal" ? (
+        {tab === "files" ? (
+          <Files id={id} changed={changes} />
+        ) : tab === "terminal" ? (
           <Terminal id={id} events={events} readOnly={conv.archived} />
         ) : tab === "changes" ? (
           <div data-testid="changes">

@@ -291,3 +291,68 @@ pub async fn parse_deep_link(
 ) -> Result<crate::deeplink::DeepLink, ApiError> {
     crate::deeplink::parse(&args.link).map_err(|e| ApiError::new("invalid", e.to_string()))
 }
+
+impl From<crate::files::FileError> for ApiError {
+    fn from(e: crate::files::FileError) -> Self {
+        let code = match e {
+            crate::files::FileError::Outside(_) | crate::files::FileError::Invalid(_) => "invalid",
+            crate::files::FileError::Io(_) => "io",
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+/// The conversation's workspace on this machine.
+pub fn workspace_of(app: &App, id: &str) -> Result<std::path::PathBuf, ApiError> {
+    app.conversations
+        .get(id)?
+        .workspace
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| ApiError::new("not_found", "this conversation has no workspace"))
+}
+
+pub async fn list_files(
+    app: &App,
+    args: FileArgs,
+) -> Result<Vec<crate::files::FileEntry>, ApiError> {
+    Ok(crate::files::list(
+        &workspace_of(app, &args.id)?,
+        &args.path,
+    )?)
+}
+
+pub async fn preview_file(
+    app: &App,
+    args: FileArgs,
+) -> Result<crate::files::FilePreview, ApiError> {
+    Ok(crate::files::preview(
+        &workspace_of(app, &args.id)?,
+        &args.path,
+    )?)
+}
+
+pub async fn save_file_copy(app: &App, args: FileArgs) -> Result<String, ApiError> {
+    let bytes = crate::files::read(&workspace_of(app, &args.id)?, &args.path)?;
+    let name = std::path::Path::new(&args.path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let dest = dirs::download_dir()
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(name);
+    std::fs::write(&dest, bytes).map_err(|e| ApiError::new("io", e.to_string()))?;
+    Ok(dest.display().to_string())
+}
+
+pub async fn upload_file(app: &App, args: UploadArgs) -> Result<String, ApiError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(args.base64.as_bytes())
+        .map_err(|e| ApiError::new("invalid", format!("the file is not base64: {e}")))?;
+    Ok(crate::files::upload(
+        &workspace_of(app, &args.id)?,
+        &args.name,
+        &bytes,
+    )?)
+}

@@ -5,7 +5,7 @@
 //! UI is written against is generated from these same types ([`typescript`]), and a test fails
 //! when the committed copy drifts.
 
-mod handlers;
+pub mod handlers;
 pub(crate) mod updates;
 
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,22 @@ pub struct SecretRef {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct FileArgs {
+    pub id: String,
+    /// Relative to the workspace.
+    #[serde(default)]
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct UploadArgs {
+    pub id: String,
+    pub name: String,
+    /// The content, base64.
+    pub base64: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
 pub struct LinkArgs {
     pub link: String,
 }
@@ -202,6 +218,14 @@ commands! {
     ContinueInNewSandbox(ContinueArgs) -> StartTask = h::continue_in_new_sandbox;
     /// A `berth://` link as the action it asks for (opening or prefilling, never starting).
     ParseDeepLink(LinkArgs) -> crate::deeplink::DeepLink = h::parse_deep_link;
+    /// A folder of the conversation's workspace (`""`: its top).
+    ListFiles(FileArgs) -> Vec<crate::files::FileEntry> = h::list_files;
+    PreviewFile(FileArgs) -> crate::files::FilePreview = h::preview_file;
+    /// Copies a workspace file to the Downloads folder; answers where (web mode downloads it from
+    /// `/api/file/{id}?path=`).
+    SaveFileCopy(FileArgs) -> String = h::save_file_copy;
+    /// A file the user dropped or pasted, written to the workspace's top folder.
+    UploadFile(UploadArgs) -> String = h::upload_file;
     /// The files the agent changed in the workspace so far (then `changed_files` updates).
     ChangedFiles(ById) -> Vec<ChangedFile> = h::changed_files;
 }

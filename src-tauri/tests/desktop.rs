@@ -1,8 +1,10 @@
 //! The real desktop window under Xvfb, driven through tauri-driver and WebKitWebDriver: it
-//! starts and shows the home page, and a `berth://` link given to a second launch reaches the
-//! running instance (which prefills the form; nothing starts). Screenshots of the window land in
-//! `target/desktop-screenshots/`. Needs a display (`.ci/test` runs under Xvfb), a D-Bus session
-//! (single-instance uses it), `tauri-driver` and `WebKitWebDriver` on PATH.
+//! starts and shows the home page; a `berth://` link given to a second launch reaches the running
+//! instance (which prefills the form; nothing starts); a conversation started with a click ends
+//! in an OS notification, and clicking it (dunst's default action) opens that conversation.
+//! Screenshots of the window land in `target/desktop-screenshots/`. Needs a display (`.ci/test`
+//! runs under Xvfb), a D-Bus session (single instance and notifications use it), `dunst`,
+//! `tauri-driver` and `WebKitWebDriver` on PATH.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,8 +42,13 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
     let app = PathBuf::from(env!("CARGO_BIN_EXE_berth"));
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let home = tmp.path().join("berth-home");
-    // Set up already (an LLM profile), so the window opens on the home page.
-    let lib = berth_app_library(&home);
+    let llm = berth_scripted_llm::ScriptedLlm::start(vec![berth_scripted_llm::Step::text(
+        "All done, from the desktop.",
+    )])
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Set up already (an LLM profile, process sandboxes), so the window opens on the home page.
+    let lib = berth_app_library(&home, &llm.openai_base_url());
     drop(lib);
 
     let port = free_port();
@@ -125,27 +132,113 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
     let png = client.screenshot().await.unwrap_or_default();
     std::fs::write(shots.join("deep-link.png"), &png).unwrap_or_default();
     // Nothing started: a link only fills the form.
-    let starts: i64 = berth_app_library(&home)
+    let starts: i64 = berth_app_library(&home, "")
         .store
         .lock()
         .query_row("SELECT COUNT(*) FROM start_tasks", [], |r| r.get(0))
         .unwrap_or(-1);
     assert_eq!(starts, 0);
+
+    // The user clicks Start; when the agent finishes, the OS notification opens the conversation.
+    let ws = tmp.path().join("project");
+    std::fs::create_dir_all(&ws).unwrap_or_default();
+    let daemon = Driver(
+        Command::new("dunst")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the notification daemon (dunst): {e}")),
+    );
+    let field = client
+        .find(Locator::Css("input[name=where]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    field.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    field
+        .send_keys(&ws.display().to_string())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .find(Locator::XPath("//button[text()='Start']"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::XPath(
+            "//*[@data-testid='status' and text()='finished']",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("the conversation did not finish: {e}"));
+    let conversation_url = client.current_url().await.unwrap_or_else(|e| panic!("{e}"));
+    client
+        .find(Locator::LinkText("Home"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = Command::new("dunstctl")
+            .args(["count", "displayed"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        if shown != "0" && !shown.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no notification was shown");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let clicked = Command::new("dunstctl").args(["action", "0"]).status();
+    assert!(clicked.is_ok_and(|s| s.success()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.current_url().await.ok().as_ref() != Some(&conversation_url) {
+        assert!(
+            Instant::now() < deadline,
+            "the notification did not open the conversation"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(
+            "//*[@data-testid='status' and text()='finished']",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("the conversation did not show: {e}"));
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(
+            "//*[contains(text(), 'All done, from the desktop.')]",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("the agent's answer did not show: {e}"));
+    let png = client.screenshot().await.unwrap_or_default();
+    std::fs::write(shots.join("conversation.png"), &png).unwrap_or_default();
+    drop(daemon);
     let _ = client.close().await;
     drop(driver);
 }
 
-fn berth_app_library(home: &Path) -> berth_app::app::Library {
+fn berth_app_library(home: &Path, llm_url: &str) -> berth_app::app::Library {
     let lib = berth_app::app::Library::open(berth_app::paths::Paths::at(home))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut settings = lib.settings.load().unwrap_or_default();
     if settings.active_profile.is_none() {
         settings.llm_profiles = vec![berth_app::settings::LlmProfile {
-            name: "local".into(),
-            model: "ollama/qwen3-coder".into(),
-            base_url: Some("http://127.0.0.1:11434/v1".into()),
+            name: "scripted".into(),
+            model: "openai/scripted".into(),
+            base_url: Some(llm_url.into()),
         }];
-        settings.active_profile = Some("local".into());
+        settings.active_profile = Some("scripted".into());
+        settings.sandbox.runtime = berth_app::settings::Runtime::Process;
         lib.settings
             .save(&settings)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -3,7 +3,7 @@
 //! confirm and reject, search, reload. Screenshots land in `target/e2e-screenshots` (kept by CI).
 //! Needs the built UI (`npm ci && npm run build` in `ui/`) and `/usr/bin/chromium`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use berth_app::app::{App, AppOptions, Library};
@@ -14,19 +14,7 @@ use berth_web::{WebOptions, serve};
 use serde_json::json;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn server_binary() -> PathBuf {
-    let bin = root().join("target/debug/berth-agent-server");
-    if !bin.is_file() {
-        let ok = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-agent-server"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "could not build berth-agent-server");
-    }
-    bin
+    berth_test_support::workspace_root()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,7 +53,7 @@ async fn the_user_path_in_a_real_browser() {
         library,
         AppOptions {
             runtime: Some(Runtime::Process),
-            agent_server_binary: Some(server_binary()),
+            agent_server_binary: Some(berth_test_support::agent_server_binary()),
             idle_check: None,
         },
     )

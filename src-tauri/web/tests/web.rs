@@ -15,28 +15,13 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn server_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let bin = target.join("debug/berth-agent-server");
-    if !bin.is_file() {
-        let ok = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-agent-server"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "could not build berth-agent-server");
-    }
-    bin
-}
-
 async fn start(tmp: &Path, ui: Option<PathBuf>) -> WebServer {
     let library = Library::open(Paths::at(tmp.join("home"))).unwrap_or_else(|e| panic!("{e}"));
     let app = App::open(
         library,
         AppOptions {
             runtime: Some(Runtime::Process),
-            agent_server_binary: Some(server_binary()),
+            agent_server_binary: Some(berth_test_support::agent_server_binary()),
             idle_check: None,
         },
     )

@@ -21,7 +21,7 @@ pub use records::{
     ConversationPage, ConversationRecords, ConversationSummary, NewRecord, PageRequest, SortBy,
 };
 pub use request::describe;
-use request::{is_final, policy, provider_of};
+use request::{policy, provider_of};
 pub use watch::RunWatch;
 
 use crate::agent_client::{AgentClient, ClientError};
@@ -233,11 +233,11 @@ impl ConversationService {
         tokio::spawn(async move {
             let done = loop {
                 match updates.recv().await {
-                    Ok(t) if t.id == task_id && is_final(t.status) => break Some(t),
+                    Ok(t) if t.id == task_id && t.status.is_final() => break Some(t),
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         if let Ok(t) = service.inner.starts.get(&task_id)
-                            && is_final(t.status)
+                            && t.status.is_final()
                         {
                             break Some(t);
                         }
@@ -336,7 +336,7 @@ impl ConversationService {
     /// recorded ones, and those whose start task became READY just before the app stopped.
     pub async fn reattach(&self) -> Result<usize, ConversationError> {
         self.inner.starts.fail_interrupted().await?;
-        for task in self.inner.starts.with_status(&[StartStatus::Ready])? {
+        for task in self.inner.starts.matching(|s| s == StartStatus::Ready)? {
             let Some(id) = &task.conversation_id else {
                 continue;
             };

@@ -4,11 +4,7 @@
 use berth_protocol::{ConfirmationPolicy, SecurityRisk};
 
 use crate::settings::ConfirmationMode;
-use crate::start::{Repository, StartStatus};
-
-pub(super) fn is_final(s: StartStatus) -> bool {
-    matches!(s, StartStatus::Ready | StartStatus::Error)
-}
+use crate::start::Repository;
 
 pub(super) fn policy(mode: ConfirmationMode) -> ConfirmationPolicy {
     match mode {

@@ -52,6 +52,11 @@ impl StartStatus {
         }
     }
 
+    /// READY or ERROR: the task is over.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Ready | Self::Error)
+    }
+
     fn parse(s: &str) -> Self {
         serde_json::from_value(Value::String(s.to_string())).unwrap_or(Self::Error)
     }
@@ -217,8 +222,11 @@ impl StartTaskService {
             .map_err(|e| StartError::Store(StoreError::Corrupt(e.to_string())))
     }
 
-    /// Tasks in one of the given states.
-    pub fn with_status(&self, statuses: &[StartStatus]) -> Result<Vec<StartTask>, StartError> {
+    /// Tasks whose state matches, oldest first.
+    pub fn matching(
+        &self,
+        wanted: impl Fn(StartStatus) -> bool,
+    ) -> Result<Vec<StartTask>, StartError> {
         let ids: Vec<String> = {
             let conn = self.store.lock();
             let mut stmt = conn
@@ -228,7 +236,7 @@ impl StartTaskService {
                 .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
                 .map_err(StoreError::from)?;
             rows.filter_map(Result::ok)
-                .filter(|(_, s)| statuses.contains(&StartStatus::parse(s)))
+                .filter(|(_, s)| wanted(StartStatus::parse(s)))
                 .map(|(id, _)| id)
                 .collect()
         };
@@ -238,16 +246,7 @@ impl StartTaskService {
     /// Marks the tasks the app left unfinished when it stopped as ERROR (removing their
     /// sandboxes), so the user sees what happened. Call before starting anything.
     pub async fn fail_interrupted(&self) -> Result<Vec<String>, StartError> {
-        use StartStatus::*;
-        let unfinished = self.with_status(&[
-            Working,
-            WaitingForSandbox,
-            PreparingRepository,
-            RunningSetupScript,
-            SettingUpGitHooks,
-            SettingUpSkills,
-            StartingConversation,
-        ])?;
+        let unfinished = self.matching(|s| !s.is_final())?;
         let mut ids = Vec::new();
         for mut task in unfinished {
             if let Some(sandbox) = task.sandbox_id.clone()

@@ -10,21 +10,9 @@ use std::time::Duration;
 use berth_app::agent_client::AgentClient;
 use berth_protocol::ExecutionStatus;
 
-/// The agent-server binary built for this workspace (`cargo nextest run --workspace` builds it;
-/// alone, it is built here).
+/// The agent-server binary built for this workspace.
 pub fn server_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let bin = target.join("debug/berth-agent-server");
-    if !bin.is_file() {
-        let ok = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-agent-server"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "could not build berth-agent-server");
-    }
-    bin
+    berth_test_support::agent_server_binary()
 }
 
 pub fn git(dir: &Path, args: &[&str]) {

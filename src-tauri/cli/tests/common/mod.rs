@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use berth_scripted_llm::{ScriptedLlm, Step};
@@ -16,20 +16,9 @@ pub struct Home {
     pub log: PathBuf,
 }
 
-/// The agent-server binary of this workspace (built here when a lone `-p berth-cli` run lacks it).
+/// The agent-server binary of this workspace.
 pub fn server_binary() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let bin = target.join("debug/berth-agent-server");
-    if !bin.is_file() {
-        let ok = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "berth-agent-server"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "could not build berth-agent-server");
-    }
-    bin
+    berth_test_support::agent_server_binary()
 }
 
 impl Home {

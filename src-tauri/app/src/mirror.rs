@@ -83,23 +83,6 @@ impl EventMirror {
         Self { store }
     }
 
-    /// Records a conversation (idempotent).
-    pub fn ensure_conversation(
-        &self,
-        id: &str,
-        workspace: Option<&str>,
-        sandbox_id: Option<&str>,
-        model: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let stamp = now();
-        self.store.lock().execute(
-            "INSERT INTO conversations (id, workspace, sandbox_id, model, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT(id) DO UPDATE SET sandbox_id = COALESCE(?3, sandbox_id), updated_at = ?5",
-            params![id, workspace, sandbox_id, model, stamp],
-        )?;
-        Ok(())
-    }
-
     /// Stores an event unless it is transient or already there. Returns whether it was new.
     pub fn insert(&self, conversation_id: &str, e: &Event) -> Result<bool, StoreError> {
         if !is_persistent(e) {

@@ -114,15 +114,8 @@ async fn the_mirror_holds_every_event_once_and_is_searchable() {
         Step::tool("finish", json!({"message": "found it"})),
     ])
     .await;
+    // The start task recorded the conversation; the mirror fills it.
     let mirror = EventMirror::new(fx.store.clone());
-    mirror
-        .ensure_conversation(
-            &fx.conversation,
-            None,
-            Some(&fx.sandbox),
-            Some("openai/scripted"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
     let bridge = EventBridge::new(mirror.clone());
     let mut updates = bridge.subscribe();
     let following = bridge.follow(&fx.conversation, &fx.url().await, &fx.key().await);
@@ -168,10 +161,8 @@ async fn a_disconnect_and_an_app_restart_leave_no_gap_and_no_duplicate() {
         Step::tool("finish", json!({"message": "done"})),
     ])
     .await;
+    // The start task recorded the conversation; the mirror fills it.
     let mirror = EventMirror::new(fx.store.clone());
-    mirror
-        .ensure_conversation(&fx.conversation, None, Some(&fx.sandbox), None)
-        .unwrap_or_else(|e| panic!("{e}"));
     let bridge = EventBridge::new(mirror.clone());
     let following = bridge.follow(&fx.conversation, &fx.url().await, &fx.key().await);
     // Drop the connection while the first command runs.

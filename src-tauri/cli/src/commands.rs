@@ -164,10 +164,6 @@ async fn run(
         .conversation_id
         .clone()
         .ok_or_else(|| anyhow!("the start task has no conversation"))?;
-    // The conversation is recorded just after READY.
-    while app.conversations.get(&id).is_err() {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
     say(
         json,
         serde_json::json!({"conversation_id": id}),
@@ -316,7 +312,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
             loop {
                 let t = app.starts.get(&task.id)?;
                 match t.status {
-                    StartStatus::Ready if app.conversations.get(&id).is_ok() => break,
+                    StartStatus::Ready => break,
                     StartStatus::Error => bail!(
                         "the new sandbox did not start: {}",
                         t.detail.unwrap_or_default()

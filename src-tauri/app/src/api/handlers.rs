@@ -20,7 +20,7 @@ impl From<ConversationError> for ApiError {
             ConversationError::Invalid(_) => "invalid",
             ConversationError::Agent(_) => "agent_server",
             ConversationError::Sandbox(_) => "sandbox",
-            ConversationError::Secrets(s) => return s.clone_into_api(),
+            ConversationError::Secrets(s) => secret_code(s),
             ConversationError::Settings(_) | ConversationError::Store(_) => "store",
             ConversationError::Start(StartError::NotFound(_)) => "not_found",
             ConversationError::Start(_) => "store",
@@ -30,25 +30,18 @@ impl From<ConversationError> for ApiError {
     }
 }
 
-trait IntoApi {
-    fn clone_into_api(&self) -> ApiError;
-}
-
-impl IntoApi for SecretError {
-    fn clone_into_api(&self) -> ApiError {
-        let code = match self {
-            SecretError::NoKeychain(_) => "no_keychain",
-            SecretError::Lost { .. } => "secret_lost",
-            SecretError::Invalid(_) => "invalid",
-            SecretError::Store(_) => "store",
-        };
-        ApiError::new(code, self.to_string())
+fn secret_code(e: &SecretError) -> &'static str {
+    match e {
+        SecretError::NoKeychain(_) => "no_keychain",
+        SecretError::Lost { .. } => "secret_lost",
+        SecretError::Invalid(_) => "invalid",
+        SecretError::Store(_) => "store",
     }
 }
 
 impl From<SecretError> for ApiError {
     fn from(e: SecretError) -> Self {
-        e.clone_into_api()
+        ApiError::new(secret_code(&e), e.to_string())
     }
 }
 

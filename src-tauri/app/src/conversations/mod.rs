@@ -225,8 +225,6 @@ impl ConversationService {
 
     fn launch(&self, request: StartRequest) -> Result<StartTask, ConversationError> {
         let mut updates = self.inner.starts.subscribe();
-        let (repository, branch) = describe(&request.repository);
-        let model = request.llm.model.clone();
         let task = self.inner.starts.spawn(request)?;
         let service = self.clone();
         let task_id = task.id.clone();
@@ -247,10 +245,7 @@ impl ConversationService {
             };
             let Some(done) = done else { return };
             if done.status == StartStatus::Ready {
-                if let Err(e) = service
-                    .adopt(&done, &repository, branch.as_deref(), &model)
-                    .await
-                {
+                if let Err(e) = service.adopt(&done).await {
                     tracing::warn!(task = %done.id, error = %e, "could not take over a started conversation");
                 }
             } else {
@@ -263,29 +258,14 @@ impl ConversationService {
         Ok(task)
     }
 
-    /// Records a READY start task's conversation, follows it, and delivers queued messages.
-    async fn adopt(
-        &self,
-        task: &StartTask,
-        repository: &str,
-        branch: Option<&str>,
-        model: &str,
-    ) -> Result<(), ConversationError> {
+    /// Follows a READY start task's conversation (the start task recorded it) and delivers the
+    /// messages queued meanwhile.
+    async fn adopt(&self, task: &StartTask) -> Result<(), ConversationError> {
         let (Some(id), Some(sandbox_id)) = (&task.conversation_id, &task.sandbox_id) else {
             return Ok(());
         };
-        let workspace = task.workspace.as_ref().map(|w| w.display().to_string());
-        self.inner.records.put(&NewRecord {
-            id,
-            workspace: workspace.as_deref(),
-            repository: Some(repository),
-            branch,
-            sandbox_id: Some(sandbox_id),
-            model: Some(model),
-            start_task_id: Some(&task.id),
-            title: None,
-        })?;
         let client = self.follow(id, sandbox_id).await?;
+        let workspace = task.workspace.as_ref().map(|w| w.display().to_string());
         self.watch_workspace(id, workspace.as_deref());
         for message in self.take_queued(&task.id) {
             client.send_message(id, &message, true).await?;
@@ -305,7 +285,15 @@ impl ConversationService {
     /// Follows a conversation's events in its sandbox (once); returns a client for it.
     async fn follow(&self, id: &str, sandbox_id: &str) -> Result<AgentClient, ConversationError> {
         let sandbox = self.inner.sandboxes.get(sandbox_id).await?;
-        let key = self.inner.sandboxes.session_key(sandbox_id).await?;
+        self.follow_in(id, &sandbox).await
+    }
+
+    async fn follow_in(
+        &self,
+        id: &str,
+        sandbox: &crate::sandbox::Sandbox,
+    ) -> Result<AgentClient, ConversationError> {
+        let key = self.inner.sandboxes.session_key(&sandbox.id).await?;
         let mut follows = self.inner.follows.lock().unwrap_or_else(|e| e.into_inner());
         if follows.get(id).is_none_or(|f| f.is_finished()) {
             follows.insert(
@@ -332,26 +320,10 @@ impl ConversationService {
             .remove(id);
     }
 
-    /// Follows every conversation whose sandbox is still there (after the app starts): the
-    /// recorded ones, and those whose start task became READY just before the app stopped.
+    /// Follows every conversation whose sandbox is still there (after the app starts), once the
+    /// starts the app left unfinished are marked as failed.
     pub async fn reattach(&self) -> Result<usize, ConversationError> {
         self.inner.starts.fail_interrupted().await?;
-        for task in self.inner.starts.matching(|s| s == StartStatus::Ready)? {
-            let Some(id) = &task.conversation_id else {
-                continue;
-            };
-            if self.inner.records.get(id)?.is_some() {
-                continue;
-            }
-            let request = self.inner.starts.request(&task.id)?;
-            let (repository, branch) = describe(&request.repository);
-            if let Err(e) = self
-                .adopt(&task, &repository, branch.as_deref(), &request.llm.model)
-                .await
-            {
-                tracing::warn!(conversation = %id, error = %e, "cannot take over a conversation started before a stop");
-            }
-        }
         let mut n = 0;
         for (id, sandbox_id) in self.inner.records.live()? {
             match self.follow(&id, &sandbox_id).await {
@@ -370,6 +342,14 @@ impl ConversationService {
 
     /// A client for a live conversation: its sandbox resumed if paused, marked as used.
     async fn client(&self, id: &str) -> Result<AgentClient, ConversationError> {
+        Ok(self.live(id).await?.0)
+    }
+
+    /// [`Self::client`], with the sandbox it reaches.
+    async fn live(
+        &self,
+        id: &str,
+    ) -> Result<(AgentClient, crate::sandbox::Sandbox), ConversationError> {
         let conv = self.summary(id)?;
         let sandbox_id = conv
             .sandbox_id
@@ -389,7 +369,8 @@ impl ConversationService {
             sandboxes.resume(&sandbox_id).await?;
         }
         sandboxes.touch(&sandbox_id)?;
-        self.follow(id, &sandbox_id).await
+        let client = self.follow_in(id, &sandbox).await?;
+        Ok((client, sandbox))
     }
 
     fn summary(&self, id: &str) -> Result<ConversationSummary, ConversationError> {
@@ -484,13 +465,11 @@ impl ConversationService {
         command: &str,
     ) -> Result<crate::agent_client::CommandOutput, ConversationError> {
         check_message(command)?;
-        let client = self.client(id).await?;
-        let sandbox_id = self.summary(id)?.sandbox_id.unwrap_or_default();
-        let workspace = self.inner.sandboxes.get(&sandbox_id).await?.workspace;
+        let (client, sandbox) = self.live(id).await?;
         Ok(client
             .execute(
                 command,
-                &workspace.display().to_string(),
+                &sandbox.workspace.display().to_string(),
                 std::time::Duration::from_secs(120),
             )
             .await?)

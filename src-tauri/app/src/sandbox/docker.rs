@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -23,7 +22,7 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
-use super::logs::LogRing;
+use super::logs::SandboxLogs;
 use super::{
     Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
     new_session_key, now,
@@ -76,7 +75,7 @@ pub struct DockerSandboxService {
     paths: Paths,
     records: SandboxRecords,
     pub options: DockerOptions,
-    logs: Mutex<HashMap<String, LogRing>>,
+    logs: SandboxLogs,
     pub(super) progress: broadcast::Sender<String>,
     http: reqwest::Client,
     pub(super) build_lock: tokio::sync::Mutex<()>,
@@ -137,7 +136,7 @@ impl DockerSandboxService {
             paths,
             records: SandboxRecords::new(store),
             options,
-            logs: Mutex::new(HashMap::new()),
+            logs: SandboxLogs::default(),
             progress,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
@@ -230,11 +229,7 @@ impl DockerSandboxService {
 
     /// Follows a container's output into a bounded ring.
     fn follow_logs(&self, id: &str, container: &str) {
-        let ring = LogRing::default();
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), ring.clone());
+        let ring = self.logs.start(id);
         let docker = self.docker.clone();
         let container = container.to_string();
         tokio::spawn(async move {
@@ -557,10 +552,7 @@ impl SandboxService for DockerSandboxService {
         }
         self.records.delete(id)?;
         let _ = std::fs::remove_dir_all(self.paths.sandbox_dir(id));
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.logs.forget(id);
         Ok(())
     }
 
@@ -581,17 +573,10 @@ impl SandboxService for DockerSandboxService {
     }
 
     fn touch(&self, id: &str) -> Result<(), SandboxError> {
-        let s = self.record(id)?;
-        self.records.set_status(id, s.status, s.error.as_deref())?;
-        Ok(())
+        self.records.touch(id, SandboxKind::Docker)
     }
 
     fn logs(&self, id: &str) -> Vec<String> {
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(LogRing::lines)
-            .unwrap_or_default()
+        self.logs.lines(id)
     }
 }

@@ -1,7 +1,7 @@
 //! The last lines a sandbox printed, bounded, so a chatty or long-lived agent-server never grows
 //! the app's memory.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 pub const MAX_LINES: usize = 500;
@@ -34,6 +34,33 @@ impl LogRing {
     pub fn tail(&self, n: usize) -> String {
         let lines = self.lines();
         lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+/// Each sandbox's ring, by sandbox id.
+#[derive(Default)]
+pub struct SandboxLogs {
+    rings: Mutex<HashMap<String, LogRing>>,
+}
+
+impl SandboxLogs {
+    fn rings(&self) -> std::sync::MutexGuard<'_, HashMap<String, LogRing>> {
+        self.rings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh ring for a sandbox (replacing an old one), to push its output into.
+    pub fn start(&self, id: &str) -> LogRing {
+        let ring = LogRing::default();
+        self.rings().insert(id.to_string(), ring.clone());
+        ring
+    }
+
+    pub fn lines(&self, id: &str) -> Vec<String> {
+        self.rings().get(id).map(LogRing::lines).unwrap_or_default()
+    }
+
+    pub fn forget(&self, id: &str) {
+        self.rings().remove(id);
     }
 }
 

@@ -7,10 +7,8 @@
 //! is kept in a bounded ring while this app instance runs. Its session key is kept in a file
 //! readable only by the user, beside the sandbox's other files.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -18,7 +16,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::logs::LogRing;
+use super::logs::SandboxLogs;
 use super::{
     Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
     new_session_key, now,
@@ -32,7 +30,7 @@ pub struct ProcessSandboxService {
     paths: Paths,
     records: SandboxRecords,
     binary: PathBuf,
-    logs: Mutex<HashMap<String, LogRing>>,
+    logs: SandboxLogs,
     http: reqwest::Client,
     pub health_timeout: Duration,
     /// Ports the agent-servers may use (e.g. to match firewall rules); `None` = any free port.
@@ -122,7 +120,7 @@ impl ProcessSandboxService {
             paths,
             records: SandboxRecords::new(store),
             binary,
-            logs: Mutex::new(HashMap::new()),
+            logs: SandboxLogs::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
@@ -170,11 +168,7 @@ impl ProcessSandboxService {
             SandboxError::Start(format!("cannot run {}: {e}", self.binary.display()))
         })?;
         let pid = child.id().map(|p| p as i32);
-        let ring = LogRing::default();
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), ring.clone());
+        let ring = self.logs.start(id);
         for stream in [
             child
                 .stdout
@@ -381,10 +375,7 @@ impl SandboxService for ProcessSandboxService {
         }
         self.records.delete(id)?;
         let _ = std::fs::remove_dir_all(self.paths.sandbox_dir(id));
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.logs.forget(id);
         Ok(())
     }
 
@@ -398,17 +389,10 @@ impl SandboxService for ProcessSandboxService {
     }
 
     fn touch(&self, id: &str) -> Result<(), SandboxError> {
-        let s = self.records.of_kind(id, SandboxKind::Process)?;
-        self.records.set_status(id, s.status, s.error.as_deref())?;
-        Ok(())
+        self.records.touch(id, SandboxKind::Process)
     }
 
     fn logs(&self, id: &str) -> Vec<String> {
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(LogRing::lines)
-            .unwrap_or_default()
+        self.logs.lines(id)
     }
 }

@@ -89,6 +89,13 @@ impl SandboxRecords {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Marks a sandbox of this kind as used now (its status unchanged).
+    pub fn touch(&self, id: &str, kind: SandboxKind) -> Result<(), super::SandboxError> {
+        let s = self.of_kind(id, kind)?;
+        self.set_status(id, s.status, s.error.as_deref())?;
+        Ok(())
+    }
+
     pub fn set_status(
         &self,
         id: &str,

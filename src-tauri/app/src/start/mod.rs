@@ -212,21 +212,8 @@ impl StartTaskService {
         .ok_or_else(|| StartError::NotFound(id.to_string()))
     }
 
-    /// The request a task was started with, as stored (without its secrets).
-    pub fn request(&self, id: &str) -> Result<StartRequest, StartError> {
-        let raw = self
-            .store
-            .text("SELECT request FROM start_tasks WHERE id = ?1", id)?
-            .ok_or_else(|| StartError::NotFound(id.to_string()))?;
-        serde_json::from_str(&raw)
-            .map_err(|e| StartError::Store(StoreError::Corrupt(e.to_string())))
-    }
-
     /// Tasks whose state matches, oldest first.
-    pub fn matching(
-        &self,
-        wanted: impl Fn(StartStatus) -> bool,
-    ) -> Result<Vec<StartTask>, StartError> {
+    fn matching(&self, wanted: impl Fn(StartStatus) -> bool) -> Result<Vec<StartTask>, StartError> {
         let ids: Vec<String> = {
             let conn = self.store.lock();
             let mut stmt = conn

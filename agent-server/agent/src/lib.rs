@@ -7,6 +7,7 @@
 //! Events, actions and observations are the wire types of `berth-protocol`, so what the engine
 //! emits is what OpenHands' agent-server emits.
 
+pub mod agent_env;
 pub mod condenser;
 pub mod conversation;
 pub mod llm;

@@ -10,8 +10,10 @@ pub mod agent;
 pub mod content;
 pub mod conversation;
 pub mod event;
+pub mod keys;
 pub mod state;
 pub mod tool_io;
+pub mod workspace;
 
 pub use agent::{
     AgentContext, AgentSpec, CondenserSpec, LlmConfig, SkillSpec, SkillTrigger, ToolSpec,
@@ -24,5 +26,7 @@ pub use event::{
     ErrorClassification, Event, EventBody, FailureAction, FailureKind, RejectionSource,
     SecurityRisk, Source, ToolAnnotations, ToolDefinition,
 };
+pub use keys::{KEYS_FILE_ENV, ServerKeys};
 pub use state::{ConfirmationPolicy, ConversationStats, ExecutionStatus, Metrics, TokenUsage};
 pub use tool_io::*;
+pub use workspace::{GitChange, GitChangeStatus};

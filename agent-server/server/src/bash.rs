@@ -129,7 +129,11 @@ impl BashService {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
-            .kill_on_drop(true);
+            .kill_on_drop(true)
+            .envs(berth_agent::agent_env::added());
+        for name in berth_agent::agent_env::withheld() {
+            child.env_remove(name);
+        }
         if let Some(cwd) = &req.cwd {
             child.current_dir(cwd);
         }

@@ -1,6 +1,15 @@
-//! Server configuration: command-line flags plus OpenHands' `OH_*` environment variables.
+//! Server configuration: command-line flags plus OpenHands' `OH_*` environment variables, and
+//! Berth's keys file (`BERTH_KEYS_FILE`), which takes the keys out of the environment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use berth_protocol::{KEYS_FILE_ENV, ServerKeys};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the keys file {path}: {message}")]
+    KeysFile { path: String, message: String },
+}
 
 /// Everything the server needs to know at start-up.
 #[derive(Clone)]
@@ -58,14 +67,33 @@ pub fn session_keys_from_env() -> Vec<String> {
     keys
 }
 
+/// Reads the keys file and deletes it: once the server runs, the keys are in its memory only.
+fn take_keys_file(path: &Path) -> Result<ServerKeys, ConfigError> {
+    let failed = |message: String| ConfigError::KeysFile {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    std::fs::remove_file(path).map_err(|e| failed(format!("cannot delete it: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| failed(e.to_string()))
+}
+
 impl ServerConfig {
-    pub fn from_env() -> Self {
-        let keys = session_keys_from_env();
+    /// From the environment, with the keys file's keys in place of the environment's.
+    pub fn load() -> Result<Self, ConfigError> {
+        let (keys, secret_key) = match env(KEYS_FILE_ENV) {
+            Some(file) => {
+                let mut k = take_keys_file(Path::new(&file))?;
+                k.session_api_keys.retain(|k| !k.trim().is_empty());
+                (k.session_api_keys, k.secret_key)
+            }
+            None => (session_keys_from_env(), env("OH_SECRET_KEY")),
+        };
         let path = |var: &str, default: &str| {
             PathBuf::from(env(var).unwrap_or_else(|| default.to_string()))
         };
-        Self {
-            secret_key: env("OH_SECRET_KEY").or_else(|| keys.first().cloned()),
+        Ok(Self {
+            secret_key: secret_key.or_else(|| keys.first().cloned()),
             session_keys: keys,
             conversations_path: path("OH_CONVERSATIONS_PATH", "workspace/conversations"),
             bash_events_dir: path("OH_BASH_EVENTS_DIR", "workspace/bash_events"),
@@ -79,6 +107,6 @@ impl ServerConfig {
             terminal_no_output_timeout: env("BERTH_TERMINAL_NO_OUTPUT_TIMEOUT")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(30.0),
-        }
+        })
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod bash;
 mod config;
 mod error;
+mod git;
 mod info;
 mod oneshot;
 mod routes;
@@ -33,6 +34,9 @@ Environment:
   OH_MAX_CONCURRENT_RUNS     conversations running at once before 429 (default 10)
   OH_SECRET_KEY              key that seals secrets at rest (default: the first session key;
                              with neither, secrets are kept in memory only)
+  BERTH_KEYS_FILE            a JSON file {\"session_api_keys\": [...], \"secret_key\": ...} read in
+                             place of the variables above and deleted at start-up, so no key
+                             stays in the environment the sandbox's processes can read
   BERTH_MAX_UPLOAD_BYTES     largest accepted file upload (default 536870912)
   BERTH_TERMINAL_NO_OUTPUT_TIMEOUT
                              seconds a terminal command may print nothing before the tool returns
@@ -116,6 +120,18 @@ fn init_logging() {
     }
 }
 
+/// Makes this process non-dumpable: its `/proc/<pid>/environ`, `mem` and `fd` then belong to
+/// root, and ptrace is refused, so the agent's processes (the same user) cannot read the keys
+/// in its memory. Children get their own dumpable flag back when they exec.
+fn keep_memory_private() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        tracing::warn!(error = %e, "cannot make the server non-dumpable; the agent's processes may read its memory");
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -125,7 +141,8 @@ async fn main() -> anyhow::Result<()> {
         None => {}
     }
     init_logging();
-    let config = config::ServerConfig::from_env();
+    keep_memory_private();
+    let config = config::ServerConfig::load()?;
     let host = cli.host.unwrap_or_else(|| {
         if config.session_keys.is_empty() {
             "127.0.0.1".into()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use berth_protocol::{ConversationInfo, Event};
+use berth_protocol::{ConversationInfo, Event, GitChange};
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +204,19 @@ impl AgentClient {
                 None => return Ok(out),
             }
         }
+    }
+
+    /// The changed files of the repository at `path` (a path in the sandbox), as the sandbox's git
+    /// sees them: git runs there, never on the host.
+    pub async fn git_changes(&self, path: &str) -> Result<Vec<GitChange>, ClientError> {
+        let v = self
+            .send(
+                self.http
+                    .get(format!("{}/api/git/changes", self.base))
+                    .query(&[("path", path)]),
+            )
+            .await?;
+        serde_json::from_value(v).map_err(|e| ClientError::BadResponse(e.to_string()))
     }
 
     /// Runs a command in the sandbox and waits for it (the request waits up to `timeout` + 30 s).

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use url::Url;
 
+use crate::git_remote::{GitRemote, GitRemoteError, Transport};
+
 use crate::start::Repository;
 
 /// Links longer than this are refused outright.
@@ -178,35 +180,10 @@ fn repository_of(value: &str) -> Result<Repository, DeepLinkError> {
         }
         return Ok(Repository::LocalFolder { path: value.into() });
     }
-    if let Some(rest) = value.strip_prefix("git@") {
-        let ok = rest.split_once(':').is_some_and(|(host, path)| {
-            !host.is_empty()
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-                && !path.is_empty()
-                && !path.starts_with('-')
-        });
-        return if ok {
-            Ok(git_url(value))
-        } else {
-            refuse("it is not a git address")
-        };
-    }
-    match Url::parse(value) {
-        Ok(u)
-            if u.scheme() == "https"
-                && u.host_str().is_some()
-                && u.username().is_empty()
-                && u.password().is_none() =>
-        {
-            Ok(git_url(value))
-        }
-        Ok(u) if u.scheme() == "https" => refuse("a link may not carry credentials"),
-        Ok(u) => refuse(&format!(
-            "only https:// and git@ repositories open from a link, not {}:",
-            u.scheme()
-        )),
+    match GitRemote::parse(value) {
+        Ok(r) if matches!(r.transport, Transport::Https | Transport::Ssh) => Ok(git_url(value)),
+        Ok(_) => refuse("only https:// and git@ repositories open from a link"),
+        Err(GitRemoteError::Refused(what)) => refuse(&format!("a link may not carry {what}")),
         Err(_) => refuse("it is neither a git URL nor an absolute folder"),
     }
 }

@@ -1,7 +1,7 @@
 //! `berth-app`: everything the desktop window and web mode call, with no Tauri types, so it
 //! builds and tests headless.
 //!
-//! - [`sandbox`]: where agent-servers run (process now; Docker next);
+//! - [`sandbox`]: where agent-servers run (a Docker container or a local process);
 //! - [`start`]: the observable task that turns "start a conversation on this repo" into a
 //!   running conversation;
 //! - [`agent_client`]: the app's HTTP client for an agent-server;
@@ -15,6 +15,7 @@
 //! - [`api`]: every UI command defined once, its TypeScript generated;
 //! - [`deeplink`]: `berth://` links parsed into a typed action (never a start);
 //! - [`files`]: a workspace's files for the Files tab, kept inside the workspace;
+//! - [`git_remote`]: a repository address parsed once, and where its provider's token may go;
 //! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
 
@@ -25,6 +26,7 @@ pub mod bridge;
 pub mod conversations;
 pub mod deeplink;
 pub mod files;
+pub mod git_remote;
 pub mod llm_check;
 pub mod mirror;
 pub mod paths;

@@ -1,7 +1,11 @@
 //! Workspace watching: each live conversation's workspace folder is watched (notify, events
 //! debounced over [`DEBOUNCE`]), and after each burst of changes the app publishes the folder's
-//! changed files — `git status` in a repository, else every path touched since watching began —
-//! so the Changes view updates without polling.
+//! changed files, so the Changes view updates without polling.
+//!
+//! In a repository the changed files come from the sandbox's own git (`/api/git/changes`): the
+//! host never runs git, or anything else that reads a repository's config, filters or hooks,
+//! on a workspace the agent can write — a `core.fsmonitor` or a clean filter set by the agent
+//! would run on the host. Outside a repository they are the paths touched since watching began.
 //!
 //! Crate: `notify-debouncer-mini` over `notify`, the maintained cross-platform file watcher
 //! (inotify, FSEvents, ReadDirectoryChangesW); the debouncer folds an editor's or a build's
@@ -12,19 +16,52 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use berth_protocol::GitChangeStatus;
 use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use crate::agent_client::AgentClient;
+
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// New or untracked.
+    Added,
+    Deleted,
+    Modified,
+    Renamed,
+    /// Touched, outside a repository (no base to compare with).
+    Changed,
+}
+
+impl From<GitChangeStatus> for ChangeKind {
+    fn from(s: GitChangeStatus) -> Self {
+        match s {
+            GitChangeStatus::Added => Self::Added,
+            GitChangeStatus::Deleted => Self::Deleted,
+            GitChangeStatus::Updated => Self::Modified,
+            GitChangeStatus::Moved => Self::Renamed,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ChangedFile {
     /// Relative to the workspace.
     pub path: String,
-    /// `modified`, `added`, `deleted`, `renamed`, `untracked`, or `changed` outside git.
-    pub status: String,
+    pub status: ChangeKind,
+}
+
+/// A conversation's sandbox, which answers for its repository's changed files.
+#[derive(Clone)]
+pub struct SandboxGit {
+    pub client: AgentClient,
+    /// The workspace as the sandbox sees it.
+    pub workspace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -37,6 +74,8 @@ pub struct ChangedFiles {
 pub enum WatchError {
     #[error("cannot watch {path}: {message}")]
     Watch { path: String, message: String },
+    #[error("workspaces are watched from within the app's async runtime")]
+    NoRuntime,
 }
 
 #[derive(Clone)]
@@ -51,8 +90,16 @@ struct Inner {
 
 struct Watched {
     _debouncer: Debouncer<RecommendedWatcher>,
+    source: Arc<Source>,
+}
+
+/// What the changed files of one workspace are computed from.
+struct Source {
     root: PathBuf,
-    touched: Arc<Mutex<BTreeSet<String>>>,
+    git: SandboxGit,
+    touched: Mutex<BTreeSet<String>>,
+    /// One answer at a time, so updates go out in the order of the bursts.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl Default for WorkspaceWatcher {
@@ -76,21 +123,45 @@ impl WorkspaceWatcher {
         self.inner.updates.subscribe()
     }
 
-    /// Watches a conversation's workspace (again: the old watch is replaced).
-    pub fn watch(&self, conversation_id: &str, workspace: &Path) -> Result<(), WatchError> {
+    /// Watches a conversation's workspace (again: the old watch is replaced); `git` is its
+    /// sandbox, asked for the changed files of a repository.
+    pub fn watch(
+        &self,
+        conversation_id: &str,
+        workspace: &Path,
+        git: SandboxGit,
+    ) -> Result<(), WatchError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| WatchError::NoRuntime)?;
         let root = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+        let source = Arc::new(Source {
+            root: root.clone(),
+            git,
+            touched: Mutex::default(),
+            turn: tokio::sync::Mutex::new(()),
+        });
         let updates = self.inner.updates.clone();
         let id = conversation_id.to_string();
-        let touched: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-        let handler_root = root.clone();
-        let handler_touched = touched.clone();
+        let handler_source = source.clone();
         let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
-            let Ok(events) = result else { return };
-            let paths: Vec<PathBuf> = events.into_iter().map(|e| e.path).collect();
-            let files = changed_files(&handler_root, &paths, &handler_touched);
-            let _ = updates.send(ChangedFiles {
-                conversation_id: id.clone(),
-                files,
+            let events = match result {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(conversation = %id, error = %e, "the workspace watcher failed");
+                    return;
+                }
+            };
+            handler_source.touch(events.into_iter().map(|e| e.path));
+            let (source, updates, id) = (handler_source.clone(), updates.clone(), id.clone());
+            runtime.spawn(async move {
+                let _turn = source.turn.lock().await;
+                let files = source.changed_files(&id).await;
+                // Nobody listening is fine: the view asks with `current` when it opens.
+                updates
+                    .send(ChangedFiles {
+                        conversation_id: id,
+                        files,
+                    })
+                    .ok();
             });
         })
         .map_err(|e| WatchError::Watch {
@@ -112,22 +183,23 @@ impl WorkspaceWatcher {
                 conversation_id.to_string(),
                 Watched {
                     _debouncer: debouncer,
-                    root,
-                    touched,
+                    source,
                 },
             );
         Ok(())
     }
 
     /// The changed files now, for a view opening after the last update went out.
-    pub fn current(&self, conversation_id: &str) -> Vec<ChangedFile> {
-        let watching = self
+    pub async fn current(&self, conversation_id: &str) -> Vec<ChangedFile> {
+        let source = self
             .inner
             .watching
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        match watching.get(conversation_id) {
-            Some(w) => changed_files(&w.root, &[], &w.touched),
+            .unwrap_or_else(|e| e.into_inner())
+            .get(conversation_id)
+            .map(|w| w.source.clone());
+        match source {
+            Some(source) => source.changed_files(conversation_id).await,
             None => Vec::new(),
         }
     }
@@ -149,67 +221,47 @@ impl WorkspaceWatcher {
     }
 }
 
-/// The workspace's changed files now: git's view when it is a repository.
-fn changed_files(
-    root: &Path,
-    paths: &[PathBuf],
-    touched: &Mutex<BTreeSet<String>>,
-) -> Vec<ChangedFile> {
-    if let Some(files) = git_status(root) {
-        return files;
-    }
-    let mut touched = touched.lock().unwrap_or_else(|e| e.into_inner());
-    for p in paths {
-        if let Ok(rel) = p.strip_prefix(root)
-            && !rel.as_os_str().is_empty()
-        {
-            touched.insert(rel.to_string_lossy().into_owned());
+impl Source {
+    fn touch(&self, paths: impl Iterator<Item = PathBuf>) {
+        let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        for p in paths {
+            if let Ok(rel) = p.strip_prefix(&self.root)
+                && !rel.as_os_str().is_empty()
+            {
+                touched.insert(rel.to_string_lossy().into_owned());
+            }
         }
     }
-    touched
-        .iter()
-        .map(|path| ChangedFile {
-            status: if root.join(path).exists() {
-                "changed".into()
-            } else {
-                "deleted".into()
-            },
-            path: path.clone(),
-        })
-        .collect()
-}
 
-fn git_status(root: &Path) -> Option<Vec<ChangedFile>> {
-    if !root.join(".git").exists() {
-        return None;
-    }
-    let out = std::process::Command::new("git")
-        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all"])
-        .current_dir(root)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut files = Vec::new();
-    let mut entries = text.split('\0').filter(|e| !e.is_empty());
-    while let Some(entry) = entries.next() {
-        let (code, path) = entry.split_at(entry.len().min(3));
-        let code = code.trim();
-        let status = match code {
-            "??" => "untracked",
-            c if c.contains('R') => {
-                // A rename is followed by its old path.
-                entries.next();
-                "renamed"
+    /// The workspace's changed files now: the sandbox's git's view in a repository.
+    async fn changed_files(&self, conversation_id: &str) -> Vec<ChangedFile> {
+        if self.root.join(".git").exists() {
+            match self.git.client.git_changes(&self.git.workspace).await {
+                Ok(changes) => {
+                    return changes
+                        .into_iter()
+                        .map(|c| ChangedFile {
+                            path: c.path,
+                            status: c.status.into(),
+                        })
+                        .collect();
+                }
+                Err(e) => {
+                    tracing::warn!(conversation = %conversation_id, error = %e, "the sandbox did not list the changed files; showing the touched ones");
+                }
             }
-            c if c.contains('A') => "added",
-            c if c.contains('D') => "deleted",
-            _ => "modified",
-        };
-        files.push(ChangedFile {
-            path: path.to_string(),
-            status: status.into(),
-        });
+        }
+        let touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        touched
+            .iter()
+            .map(|path| ChangedFile {
+                status: if self.root.join(path).exists() {
+                    ChangeKind::Changed
+                } else {
+                    ChangeKind::Deleted
+                },
+                path: path.clone(),
+            })
+            .collect()
     }
-    Some(files)
 }

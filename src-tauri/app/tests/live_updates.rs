@@ -3,6 +3,8 @@
 
 mod common;
 
+use berth_app::watcher::ChangeKind;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -158,10 +160,10 @@ async fn the_agents_edits_reach_the_changes_view_live() {
         last = update
             .files
             .iter()
-            .map(|f| (f.path.clone(), f.status.clone()))
+            .map(|f| (f.path.clone(), f.status))
             .collect::<Vec<_>>();
-        if last.contains(&("notes.md".into(), "untracked".into()))
-            && last.contains(&("README.md".into(), "modified".into()))
+        if last.contains(&("notes.md".into(), ChangeKind::Added))
+            && last.contains(&("README.md".into(), ChangeKind::Modified))
         {
             status(&fx.app, &id, "finished").await;
             return;

@@ -5,15 +5,16 @@ mod common;
 
 use std::path::Path;
 
+use berth_app::agent_client::AgentClient;
 use berth_app::paths::Paths;
 use berth_app::sandbox::process::ProcessSandboxService;
 use berth_app::sandbox::{SandboxService, SandboxSpec};
-use berth_app::start::{HOOK_MARKER, Repository, StartStatus};
+use berth_app::start::{Repository, StartStatus, StartTask};
 use common::git;
 use common::process::{fixture, folder, request};
 
 #[tokio::test]
-async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_is_installed() {
+async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_runs_in_the_sandbox() {
     let fx = fixture(vec![]).await;
     let src = folder(&fx, "src-repo");
     git(&src, &["init", "-q", "-b", "main"]);
@@ -105,8 +106,8 @@ async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_is_installed() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     assert_eq!(depth, "true");
-    let hook = std::fs::read_to_string(ws.join(".git/hooks/pre-commit")).unwrap_or_default();
-    assert!(hook.contains(HOOK_MARKER));
+    // Berth writes no hook where the host's git would run it.
+    assert!(!ws.join(".git/hooks/pre-commit").exists());
     let skills = fx
         .starts
         .transitions(&task.id)
@@ -122,9 +123,20 @@ async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_is_installed() {
     let db = String::from_utf8_lossy(&std::fs::read(fx.home.join("berth.db")).unwrap_or_default())
         .into_owned();
     assert!(!db.contains("ghp_token_never_stored"));
-    // The hook runs on commit.
+    // The hook runs on the agent's commits, in the sandbox; the host's own git runs nothing.
     std::fs::write(ws.join("new.txt"), "x").unwrap_or_default();
-    git(&ws, &["add", "new.txt"]);
+    let out = sandbox_sh(
+        &fx,
+        &task,
+        "git add new.txt && git -c user.name=t -c user.email=t@e commit -qm 'agent change'",
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let log = ws.parent().unwrap_or(Path::new("/")).join("hook.log");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap_or_default(),
+        "checked\n"
+    );
     git(
         &ws,
         &[
@@ -133,13 +145,14 @@ async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_is_installed() {
             "-c",
             "user.email=t@e",
             "commit",
-            "-qm",
-            "agent change",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "user's own commit",
         ],
     );
     assert_eq!(
-        std::fs::read_to_string(ws.parent().unwrap_or(Path::new("/")).join("hook.log"))
-            .unwrap_or_default(),
+        std::fs::read_to_string(&log).unwrap_or_default(),
         "checked\n"
     );
     let _ = fx
@@ -180,12 +193,13 @@ async fn an_existing_pre_commit_hook_keeps_running() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(task.status, StartStatus::Ready, "{:?}", task.detail);
+    // The repository's own hook is left as it was.
     assert!(
-        std::fs::read_to_string(ws.join(".git/hooks/pre-commit.local"))
+        std::fs::read_to_string(ws.join(".git/hooks/pre-commit"))
             .unwrap_or_default()
-            .contains("original")
+            .starts_with("#!/bin/sh\necho original")
     );
-    // Starting again does not wrap Berth's hook in itself.
+    // Starting again changes nothing either.
     let again = fx
         .starts
         .start(request(
@@ -196,25 +210,14 @@ async fn an_existing_pre_commit_hook_keeps_running() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.status, StartStatus::Ready);
-    assert!(
-        std::fs::read_to_string(ws.join(".git/hooks/pre-commit.local"))
-            .unwrap_or_default()
-            .contains("original")
-    );
-    git(
-        &ws,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-    );
+    assert!(!ws.join(".git/hooks/pre-commit.local").exists());
+    let out = sandbox_sh(
+        &fx,
+        &again,
+        "git -c user.name=t -c user.email=t@e commit -q --allow-empty -m x",
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{out:?}");
     assert_eq!(
         std::fs::read_to_string(ws.join("log.txt")).unwrap_or_default(),
         "berth\noriginal\n"
@@ -225,6 +228,29 @@ async fn an_existing_pre_commit_hook_keeps_running() {
             .delete(t.sandbox_id.as_deref().unwrap_or_default())
             .await;
     }
+}
+
+/// Runs a shell command in the start task's sandbox, in its workspace, as the agent would.
+async fn sandbox_sh(
+    fx: &common::process::Fx,
+    task: &StartTask,
+    command: &str,
+) -> berth_app::agent_client::CommandOutput {
+    let id = task.sandbox_id.as_deref().unwrap_or_default();
+    let sandbox = fx.sandboxes.get(id).await.unwrap_or_else(|e| panic!("{e}"));
+    let key = fx
+        .sandboxes
+        .session_key(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    AgentClient::new(&sandbox.agent_url, key)
+        .execute(
+            command,
+            &sandbox.workspace.display().to_string(),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]

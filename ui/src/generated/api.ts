@@ -40,15 +40,13 @@ export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "
 
 export type ById = { id: string, };
 
+export type ChangeKind = "added" | "deleted" | "modified" | "renamed" | "changed";
+
 export type ChangedFile = { 
 /**
  * Relative to the workspace.
  */
-path: string, 
-/**
- * `modified`, `added`, `deleted`, `renamed`, `untracked`, or `changed` outside git.
- */
-status: string, };
+path: string, status: ChangeKind, };
 
 export type ChangedFiles = { conversation_id: string, files: Array<ChangedFile>, };
 

@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Multipart, Path as UrlPath, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use berth_protocol::GitChange;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -18,6 +19,7 @@ use super::conversations::check_limit;
 use super::success;
 use crate::bash::ExecuteBashRequest;
 use crate::error::{ApiError, JsonBody};
+use crate::git::{self, GitError};
 use crate::service::AppState;
 
 pub async fn start_bash(
@@ -326,16 +328,6 @@ pub async fn download(Query(q): Query<PathQuery>) -> Result<Response, ApiError> 
         .into_response())
 }
 
-async fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, ApiError> {
-    tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("cannot run git: {e}")))
-}
-
 #[derive(Deserialize)]
 pub struct GitQuery {
     path: Option<String>,
@@ -344,88 +336,23 @@ pub struct GitQuery {
     commit: Option<String>,
 }
 
+impl From<GitError> for ApiError {
+    fn from(e: GitError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
 /// Files changed in the working tree against `ref` (default HEAD), untracked files included.
-pub async fn git_changes(Query(q): Query<GitQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn git_changes(Query(q): Query<GitQuery>) -> Result<Json<Vec<GitChange>>, ApiError> {
     let repo = absolute(q.path.as_deref())?;
-    let top = git(&repo, &["rev-parse", "--show-toplevel"]).await?;
-    if !top.status.success() {
-        return Ok(Json(json!([])));
-    }
-    let has_head = git(&repo, &["rev-parse", "--verify", "-q", "HEAD"])
-        .await?
-        .status
-        .success();
-    let base = q.git_ref.clone().unwrap_or_else(|| "HEAD".into());
-    let mut changes: Vec<Value> = Vec::new();
-    if has_head || q.git_ref.is_some() {
-        let out = git(&repo, &["diff", "--name-status", "-z", "-M", &base, "--"]).await?;
-        if !out.status.success() {
-            return Err(ApiError::BadRequest(
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ));
-        }
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut parts = text.split('\0').filter(|s| !s.is_empty());
-        while let Some(code) = parts.next() {
-            let status = match code.chars().next() {
-                Some('A') | Some('C') => "ADDED",
-                Some('D') => "DELETED",
-                Some('R') => "MOVED",
-                _ => "UPDATED",
-            };
-            if status == "MOVED" {
-                parts.next();
-            }
-            if let Some(path) = parts.next() {
-                changes.push(json!({"status": status, "path": path}));
-            }
-        }
-    } else {
-        let out = git(&repo, &["ls-files", "-z", "--cached"]).await?;
-        for p in String::from_utf8_lossy(&out.stdout)
-            .split('\0')
-            .filter(|s| !s.is_empty())
-        {
-            changes.push(json!({"status": "ADDED", "path": p}));
-        }
-    }
-    let untracked = git(&repo, &["ls-files", "-z", "--others", "--exclude-standard"]).await?;
-    for p in String::from_utf8_lossy(&untracked.stdout)
-        .split('\0')
-        .filter(|s| !s.is_empty())
-    {
-        changes.push(json!({"status": "ADDED", "path": p}));
-    }
-    Ok(Json(Value::Array(changes)))
+    Ok(Json(git::changes(&repo, q.git_ref.as_deref()).await?))
 }
 
 /// A file's content now (`modified`) and at `ref`/`commit` (`original`); null when absent.
 pub async fn git_diff(Query(q): Query<GitQuery>) -> Result<Json<Value>, ApiError> {
     let file = absolute(q.path.as_deref())?;
-    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let existing_dir = dir
-        .ancestors()
-        .find(|a| a.is_dir())
-        .unwrap_or(Path::new("/"))
-        .to_path_buf();
-    let top = git(&existing_dir, &["rev-parse", "--show-toplevel"]).await?;
-    if !top.status.success() {
-        return Err(ApiError::BadRequest(format!(
-            "{} is not in a git repository",
-            file.display()
-        )));
-    }
-    let root = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
-    let rel = file
-        .strip_prefix(&root)
-        .map_err(|_| ApiError::BadRequest("the file is outside its repository".into()))?;
-    let base = q.commit.or(q.git_ref).unwrap_or_else(|| "HEAD".into());
-    let spec = format!("{base}:{}", rel.display());
-    let original = git(&root, &["show", &spec]).await?;
-    let original = original
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&original.stdout).into_owned());
+    let base = q.commit.or(q.git_ref);
+    let original = git::original(&file, base.as_deref()).await?;
     let modified = tokio::fs::read_to_string(&file).await.ok();
     Ok(Json(json!({"modified": modified, "original": original})))
 }

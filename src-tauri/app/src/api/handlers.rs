@@ -275,7 +275,7 @@ pub async fn continue_in_new_sandbox(app: &App, args: ContinueArgs) -> Result<St
 
 pub async fn changed_files(app: &App, args: ById) -> Result<Vec<ChangedFile>, ApiError> {
     app.conversations.get(&args.id)?;
-    Ok(app.watcher.current(&args.id))
+    Ok(app.watcher.current(&args.id).await)
 }
 
 pub async fn parse_deep_link(

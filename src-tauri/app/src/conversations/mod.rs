@@ -21,12 +21,13 @@ pub use records::{
     ConversationPage, ConversationRecords, ConversationSummary, NewRecord, PageRequest, SortBy,
 };
 pub use request::describe;
-use request::{policy, provider_of};
+use request::policy;
 pub use watch::RunWatch;
 
 use crate::agent_client::{AgentClient, ClientError};
 use crate::app::Library;
 use crate::bridge::{EventBridge, Following};
+use crate::git_remote::GitRemote;
 use crate::paths::Paths;
 use crate::sandbox::{SandboxError, SandboxService, SandboxStatus};
 use crate::secrets::{SecretError, SecretKind, SecretStore};
@@ -35,7 +36,7 @@ use crate::start::{
     Repository, StartError, StartRequest, StartStatus, StartTask, StartTaskService,
 };
 use crate::store::StoreError;
-use crate::watcher::WorkspaceWatcher;
+use crate::watcher::{SandboxGit, WorkspaceWatcher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConversationError {
@@ -197,10 +198,14 @@ impl ConversationService {
         llm.api_key = inner.secrets.get(SecretKind::Llm, &profile.name)?;
         let secrets = inner.secrets.custom_values()?;
         let git_token = match &repository {
-            Repository::GitUrl { url, .. } => match provider_of(url) {
-                Some(p) => inner.secrets.get(SecretKind::Provider, p)?,
-                None => None,
-            },
+            Repository::GitUrl { url, .. } => {
+                let remote =
+                    GitRemote::parse(url).map_err(|e| ConversationError::Invalid(e.to_string()))?;
+                match remote.provider() {
+                    Some(p) => inner.secrets.get(SecretKind::Provider, p.as_str())?,
+                    None => None,
+                }
+            }
             Repository::LocalFolder { .. } => None,
         };
         // Without secrets there is nothing to seal, and no keychain is needed.
@@ -264,9 +269,8 @@ impl ConversationService {
         let (Some(id), Some(sandbox_id)) = (&task.conversation_id, &task.sandbox_id) else {
             return Ok(());
         };
-        let client = self.follow(id, sandbox_id).await?;
-        let workspace = task.workspace.as_ref().map(|w| w.display().to_string());
-        self.watch_workspace(id, workspace.as_deref());
+        let (client, sandbox) = self.follow(id, sandbox_id).await?;
+        self.watch_workspace(id, &client, &sandbox);
         for message in self.take_queued(&task.id) {
             client.send_message(id, &message, true).await?;
         }
@@ -283,9 +287,13 @@ impl ConversationService {
     }
 
     /// Follows a conversation's events in its sandbox (once); returns a client for it.
-    async fn follow(&self, id: &str, sandbox_id: &str) -> Result<AgentClient, ConversationError> {
+    async fn follow(
+        &self,
+        id: &str,
+        sandbox_id: &str,
+    ) -> Result<(AgentClient, crate::sandbox::Sandbox), ConversationError> {
         let sandbox = self.inner.sandboxes.get(sandbox_id).await?;
-        self.follow_in(id, &sandbox).await
+        Ok((self.follow_in(id, &sandbox).await?, sandbox))
     }
 
     async fn follow_in(
@@ -304,10 +312,12 @@ impl ConversationService {
         Ok(AgentClient::new(&sandbox.agent_url, key))
     }
 
-    fn watch_workspace(&self, id: &str, workspace: Option<&str>) {
-        if let Some(ws) = workspace
-            && let Err(e) = self.inner.watcher.watch(id, Path::new(ws))
-        {
+    fn watch_workspace(&self, id: &str, client: &AgentClient, sandbox: &crate::sandbox::Sandbox) {
+        let git = SandboxGit {
+            client: client.clone(),
+            workspace: sandbox.workspace.display().to_string(),
+        };
+        if let Err(e) = self.inner.watcher.watch(id, &sandbox.host_workspace, git) {
             tracing::warn!(conversation = %id, error = %e, "changed files will not update live");
         }
     }
@@ -327,9 +337,8 @@ impl ConversationService {
         let mut n = 0;
         for (id, sandbox_id) in self.inner.records.live()? {
             match self.follow(&id, &sandbox_id).await {
-                Ok(_) => {
-                    let workspace = self.inner.records.get(&id)?.and_then(|c| c.workspace);
-                    self.watch_workspace(&id, workspace.as_deref());
+                Ok((client, sandbox)) => {
+                    self.watch_workspace(&id, &client, &sandbox);
                     n += 1
                 }
                 Err(e) => {

@@ -2,9 +2,10 @@
 //! maintained async Docker API client for Rust).
 //!
 //! Each container runs as a non-root user, publishes the agent-server port on 127.0.0.1 only,
-//! gets a fresh session key in its environment (read back from the engine, never stored by
-//! Berth), has `host.docker.internal` mapped to the host, drops every capability, and never sees
-//! the Docker socket. The workspace is bind-mounted at `/workspace/project` and the shared
+//! gets a fresh session key in a keys file copied into it before it starts (its agent-server
+//! reads and deletes it; nothing in the container's environment, which `/proc/1/environ` shows
+//! every process in it), has `host.docker.internal` mapped to the host, drops every capability,
+//! and never sees the Docker socket. The workspace is bind-mounted at `/workspace/project` and the shared
 //! conversations folder at `/home/agent/conversations`, so a conversation outlives its container.
 //! Containers carry labels, so a restarted app finds them even without its database.
 
@@ -17,15 +18,16 @@ use bollard::Docker;
 use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HostConfig, PortBinding};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
+use super::keys::SandboxKeys;
 use super::logs::SandboxLogs;
 use super::{
     Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
-    new_session_key, now,
+    now,
 };
 use crate::paths::Paths;
 use crate::store::Store;
@@ -34,6 +36,10 @@ pub const LABEL_SANDBOX: &str = "berth.sandbox";
 pub const LABEL_WORKSPACE: &str = "berth.workspace";
 pub const CONTAINER_WORKSPACE: &str = "/workspace/project";
 pub const CONTAINER_CONVERSATIONS: &str = "/home/agent/conversations";
+/// Where the keys file is copied, in a folder of the container user's own so its agent-server
+/// can delete it.
+const CONTAINER_KEYS_DIR: &str = "berth-keys";
+const CONTAINER_KEYS_PARENT: &str = "/tmp";
 
 use super::engine::candidate_sockets;
 pub use super::engine::{connect, connect_to};
@@ -74,11 +80,13 @@ pub struct DockerSandboxService {
     pub(super) docker: Docker,
     paths: Paths,
     records: SandboxRecords,
+    keys: SandboxKeys,
     pub options: DockerOptions,
     logs: SandboxLogs,
     pub(super) progress: broadcast::Sender<String>,
     http: reqwest::Client,
-    pub(super) build_lock: tokio::sync::Mutex<()>,
+    /// Held while the image is checked or built; the digest of the binary it was built from.
+    pub(super) build_lock: tokio::sync::Mutex<Option<String>>,
 }
 
 fn docker_err(e: bollard::errors::Error) -> SandboxError {
@@ -95,16 +103,43 @@ fn not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
-/// The uid:gid the container runs as: the user's own, so files the agent writes belong to them
-/// (1000:1000, the image's `agent`, when the app itself runs as root).
-fn container_user() -> String {
+/// The uid and gid the container runs as: the user's own, so files the agent writes belong to
+/// them (1000:1000, the image's `agent`, when the app itself runs as root).
+fn container_ids() -> (u32, u32) {
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
-    if uid == 0 {
-        "1000:1000".into()
-    } else {
-        format!("{uid}:{gid}")
-    }
+    if uid == 0 { (1000, 1000) } else { (uid, gid) }
+}
+
+fn container_user() -> String {
+    let (uid, gid) = container_ids();
+    format!("{uid}:{gid}")
+}
+
+/// A tar of the keys folder and file, owned by the container's user, readable by it alone.
+fn keys_archive(file: &str) -> std::io::Result<Vec<u8>> {
+    let (uid, gid) = container_ids();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o700);
+    dir.set_uid(uid.into());
+    dir.set_gid(gid.into());
+    dir.set_size(0);
+    dir.set_cksum();
+    tar.append_data(&mut dir, CONTAINER_KEYS_DIR, std::io::empty())?;
+    let mut f = tar::Header::new_gnu();
+    f.set_mode(0o600);
+    f.set_uid(uid.into());
+    f.set_gid(gid.into());
+    f.set_size(file.len() as u64);
+    f.set_cksum();
+    tar.append_data(
+        &mut f,
+        format!("{CONTAINER_KEYS_DIR}/keys.json"),
+        file.as_bytes(),
+    )?;
+    tar.into_inner()
 }
 
 /// As root (CI), the folders shared with the container must belong to its user.
@@ -133,6 +168,7 @@ impl DockerSandboxService {
         let (progress, _) = broadcast::channel(1024);
         Ok(Self {
             docker,
+            keys: SandboxKeys::new(paths.clone()),
             paths,
             records: SandboxRecords::new(store),
             options,
@@ -142,7 +178,7 @@ impl DockerSandboxService {
                 .timeout(Duration::from_secs(5))
                 .build()
                 .map_err(|e| SandboxError::Other(e.to_string()))?,
-            build_lock: tokio::sync::Mutex::new(()),
+            build_lock: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -308,6 +344,24 @@ impl DockerSandboxService {
         Ok(())
     }
 
+    /// Copies the keys file into a created or stopped container, for its agent-server to read.
+    async fn hand_keys(&self, cid: &str, file: &str) -> Result<(), SandboxError> {
+        let archive = keys_archive(file)
+            .map_err(|e| SandboxError::Start(format!("cannot pack the keys: {e}")))?;
+        self.docker
+            .upload_to_container(
+                cid,
+                Some(
+                    UploadToContainerOptionsBuilder::default()
+                        .path(CONTAINER_KEYS_PARENT)
+                        .build(),
+                ),
+                bollard::body_full(archive.into()),
+            )
+            .await
+            .map_err(|e| SandboxError::Start(format!("Docker could not copy the keys in: {e}")))
+    }
+
     async fn refresh(&self, mut s: Sandbox) -> Result<Sandbox, SandboxError> {
         let Some(cid) = s.container_id.clone() else {
             return Ok(s);
@@ -346,7 +400,7 @@ impl SandboxService for DockerSandboxService {
         self.ensure_image().await?;
         self.make_room().await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let key = new_session_key();
+        let keys = self.keys.create(&id, spec.sealing_key.as_deref())?;
         let conversations = self.paths.conversations();
         std::fs::create_dir_all(&conversations).map_err(|e| {
             SandboxError::Start(format!("cannot create {}: {e}", conversations.display()))
@@ -381,19 +435,13 @@ impl SandboxService for DockerSandboxService {
         };
         let body = ContainerCreateBody {
             image: Some(self.options.image.clone()),
-            env: Some(
-                vec![
-                    format!("SESSION_API_KEY={key}"),
-                    format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
-                ]
-                .into_iter()
-                .chain(
-                    spec.sealing_key
-                        .as_ref()
-                        .map(|k| format!("OH_SECRET_KEY={k}")),
-                )
-                .collect(),
-            ),
+            env: Some(vec![
+                format!(
+                    "{}={CONTAINER_KEYS_PARENT}/{CONTAINER_KEYS_DIR}/keys.json",
+                    berth_protocol::KEYS_FILE_ENV
+                ),
+                format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
+            ]),
             labels: Some(labels),
             exposed_ports: Some(vec!["8000/tcp".into()]),
             user: Some(container_user()),
@@ -429,6 +477,7 @@ impl SandboxService for DockerSandboxService {
         };
         self.records.put(&sandbox)?;
         let started = async {
+            self.hand_keys(&cid, &keys).await?;
             self.docker.start_container(&cid, None).await.map_err(|e| {
                 SandboxError::Start(format!("Docker could not start the container: {e}"))
             })?;
@@ -507,6 +556,8 @@ impl SandboxService for DockerSandboxService {
                 .await
                 .map_err(docker_err)?;
         } else {
+            // Its agent-server deleted the keys file when it first started.
+            self.hand_keys(&cid, &self.keys.file(id)?).await?;
             self.docker
                 .start_container(&cid, None)
                 .await
@@ -557,19 +608,8 @@ impl SandboxService for DockerSandboxService {
     }
 
     async fn session_key(&self, id: &str) -> Result<String, SandboxError> {
-        let s = self.record(id)?;
-        let cid = s.container_id.unwrap_or_default();
-        let info = self
-            .docker
-            .inspect_container(&cid, None)
-            .await
-            .map_err(docker_err)?;
-        info.config
-            .and_then(|c| c.env)
-            .into_iter()
-            .flatten()
-            .find_map(|e| e.strip_prefix("SESSION_API_KEY=").map(str::to_string))
-            .ok_or_else(|| SandboxError::Other("the sandbox container has no session key".into()))
+        self.record(id)?;
+        self.keys.session_key(id)
     }
 
     fn touch(&self, id: &str) -> Result<(), SandboxError> {

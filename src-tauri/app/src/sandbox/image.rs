@@ -1,6 +1,9 @@
 //! The sandbox image, built on demand when the engine lacks it: the Dockerfile that ships with
 //! Berth (embedded), the agent-server binary and the built-in skills, sent to the engine as a tar
 //! build context; the build's output is published as progress.
+//!
+//! The image is labelled with a digest of what it was built from, so an image built from another
+//! agent-server (an older app, another build) is built again rather than used.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,18 +19,32 @@ const DOCKERFILE: &str = include_str!("../../../../sandbox-images/Dockerfile");
 impl DockerSandboxService {
     /// Builds the sandbox image if the engine does not have it.
     pub async fn ensure_image(&self) -> Result<(), SandboxError> {
-        let _guard = self.build_lock.lock().await;
-        if self.docker.inspect_image(&self.options.image).await.is_ok() {
-            return Ok(());
-        }
+        let mut built_from = self.build_lock.lock().await;
         let binary = self
             .options
             .agent_server_binary
             .clone()
-            .or_else(super::process::find_binary)
-            .ok_or_else(|| {
-                SandboxError::ServerBinaryMissing("needed to build the sandbox image".into())
-            })?;
+            .or_else(super::process::find_binary);
+        let digest = match (&*built_from, &binary) {
+            (Some(d), _) => Some(d.clone()),
+            (None, Some(b)) => Some(source_digest(b).await?),
+            (None, None) => None,
+        };
+        if let Ok(image) = self.docker.inspect_image(&self.options.image).await {
+            let label = image
+                .config
+                .and_then(|c| c.labels)
+                .and_then(|l| l.get(LABEL_SOURCE).cloned());
+            // Without a binary to build from, the image there is the one to use.
+            if digest.is_none() || label == digest {
+                *built_from = digest;
+                return Ok(());
+            }
+        }
+        let binary = binary.ok_or_else(|| {
+            SandboxError::ServerBinaryMissing("needed to build the sandbox image".into())
+        })?;
+        let digest = digest.unwrap_or_default();
         let base = match &self.options.base_image {
             Some(b) => b.clone(),
             None if self
@@ -47,9 +64,11 @@ impl DockerSandboxService {
             SandboxError::ImageBuild(format!("cannot prepare the build context: {e}"))
         })?;
         let args: HashMap<&str, &str> = HashMap::from([("BASE", base.as_str())]);
+        let labels: HashMap<&str, &str> = HashMap::from([(LABEL_SOURCE, digest.as_str())]);
         let opts = BuildImageOptionsBuilder::default()
             .dockerfile("Dockerfile")
             .t(&self.options.image)
+            .labels(&labels)
             .rm(true)
             .forcerm(true)
             .buildargs(&args)
@@ -75,8 +94,28 @@ impl DockerSandboxService {
             }
         }
         let _ = self.progress.send(format!("Built {}", self.options.image));
+        *built_from = Some(digest);
         Ok(())
     }
+}
+
+/// The label that records what an image was built from.
+const LABEL_SOURCE: &str = "berth.source";
+
+/// SHA-256 over the Dockerfile and the agent-server binary.
+async fn source_digest(binary: &Path) -> Result<String, SandboxError> {
+    let binary = binary.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(DOCKERFILE.as_bytes());
+        let mut file = std::fs::File::open(&binary)?;
+        std::io::copy(&mut file, &mut hash)?;
+        Ok::<_, std::io::Error>(format!("{:x}", hash.finalize()))
+    })
+    .await
+    .map_err(|e| SandboxError::ImageBuild(e.to_string()))?
+    .map_err(|e| SandboxError::ServerBinaryMissing(format!("cannot read it: {e}")))
 }
 
 /// The image's build context: the Dockerfile, the agent-server binary and the built-in skills.

@@ -5,6 +5,7 @@
 pub mod docker;
 mod engine;
 mod image;
+pub mod keys;
 pub mod logs;
 pub mod process;
 mod records;

@@ -4,10 +4,10 @@
 //!
 //! The process runs in its own process group (pause/resume signal the whole group, delete kills
 //! it) and outlives the app, so a restarted app finds it again through the database. Its output
-//! is kept in a bounded ring while this app instance runs. Its session key is kept in a file
-//! readable only by the user, beside the sandbox's other files.
+//! is kept in a bounded ring while this app instance runs. Its keys reach it in a keys file it
+//! deletes (see [`super::keys`]), never in its environment.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -16,10 +16,11 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::keys::{SandboxKeys, write_private};
 use super::logs::SandboxLogs;
 use super::{
     Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
-    new_session_key, now,
+    now,
 };
 use crate::paths::Paths;
 use crate::store::Store;
@@ -29,6 +30,7 @@ pub const BINARY: &str = "berth-agent-server";
 pub struct ProcessSandboxService {
     paths: Paths,
     records: SandboxRecords,
+    keys: SandboxKeys,
     binary: PathBuf,
     logs: SandboxLogs,
     http: reqwest::Client,
@@ -71,21 +73,6 @@ fn free_port(
     }
 }
 
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())
-}
-
 /// Whether `pid` is alive and is an agent-server (not a recycled pid).
 fn is_agent_server(pid: i32) -> bool {
     if kill(Pid::from_raw(pid), None).is_err() {
@@ -117,6 +104,7 @@ impl ProcessSandboxService {
             ));
         }
         Ok(Self {
+            keys: SandboxKeys::new(paths.clone()),
             paths,
             records: SandboxRecords::new(store),
             binary,
@@ -128,10 +116,6 @@ impl ProcessSandboxService {
             health_timeout: Duration::from_secs(30),
             ports: None,
         })
-    }
-
-    fn key_path(&self, id: &str) -> PathBuf {
-        self.paths.sandbox_dir(id).join("session_key")
     }
 
     async fn healthy(&self, url: &str) -> bool {
@@ -147,17 +131,20 @@ impl ProcessSandboxService {
         &self,
         id: &str,
         spec: &SandboxSpec,
-        key: &str,
+        keys_file: &str,
         attempt: usize,
     ) -> Result<Sandbox, SandboxError> {
         let port = free_port(self.ports.as_ref(), attempt)?;
         let dir = self.paths.sandbox_dir(id);
+        // The server deletes it once read; written anew for every attempt.
+        let keys_path = dir.join("server-keys.json");
+        write_private(&keys_path, keys_file)
+            .map_err(|e| SandboxError::Start(format!("cannot hand over the keys: {e}")))?;
         let mut cmd = tokio::process::Command::new(&self.binary);
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .env("SESSION_API_KEY", key)
+            .env(berth_protocol::KEYS_FILE_ENV, &keys_path)
             .env("OH_CONVERSATIONS_PATH", self.paths.conversations())
             .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
-            .envs(spec.sealing_key.as_ref().map(|k| ("OH_SECRET_KEY", k)))
             .current_dir(&spec.workspace)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -206,6 +193,11 @@ impl ProcessSandboxService {
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = child.try_wait() {
+                if let Err(e) = std::fs::remove_file(&keys_path)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(file = %keys_path.display(), error = %e, "cannot remove an unread keys file");
+                }
                 // Give the readers a moment to collect what it printed.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 return Err(SandboxError::Start(format!(
@@ -286,13 +278,11 @@ impl SandboxService for ProcessSandboxService {
     async fn create(&self, spec: &SandboxSpec) -> Result<Sandbox, SandboxError> {
         spec.check()?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let key = new_session_key();
-        write_private(&self.key_path(&id), &key)
-            .map_err(|e| SandboxError::Start(format!("cannot store the session key: {e}")))?;
+        let keys = self.keys.create(&id, spec.sealing_key.as_deref())?;
         // A port taken between choosing it and binding it is retried once on another.
-        let result = match self.spawn(&id, spec, &key, 0).await {
+        let result = match self.spawn(&id, spec, &keys, 0).await {
             Err(SandboxError::Start(msg)) if msg.contains("cannot listen") => {
-                self.spawn(&id, spec, &key, 1).await
+                self.spawn(&id, spec, &keys, 1).await
             }
             other => other,
         };
@@ -381,11 +371,7 @@ impl SandboxService for ProcessSandboxService {
 
     async fn session_key(&self, id: &str) -> Result<String, SandboxError> {
         self.record(id)?;
-        std::fs::read_to_string(self.key_path(id))
-            .map(|k| k.trim().to_string())
-            .map_err(|e| {
-                SandboxError::Other(format!("the sandbox's session key is unreadable: {e}"))
-            })
+        self.keys.session_key(id)
     }
 
     fn touch(&self, id: &str) -> Result<(), SandboxError> {

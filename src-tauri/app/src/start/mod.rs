@@ -17,8 +17,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-pub use repo::HOOK_MARKER;
-
 use crate::paths::Paths;
 use crate::sandbox::{SandboxService, now};
 use crate::store::{Store, StoreError};

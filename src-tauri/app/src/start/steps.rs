@@ -141,15 +141,14 @@ impl StartTaskService {
             }
         }
 
-        self.record(
-            task,
-            StartStatus::SettingUpGitHooks,
-            Some("Installing git hooks".into()),
-        )?;
-        if repo::install_pre_commit(&workspace).await.map_err(Failed)? {
-            task.detail = Some("Installed .openhands/pre-commit.sh as the pre-commit hook".into());
-            self.hand_to_sandbox(&workspace);
-        }
+        // The sandbox's git runs the hook (berth_agent::agent_env); nothing is written into
+        // .git/hooks, where the host's git would run it too.
+        let hooks = if workspace.join(".openhands/pre-commit.sh").is_file() {
+            "The sandbox runs .openhands/pre-commit.sh before each commit"
+        } else {
+            "No git hooks to set up"
+        };
+        self.record(task, StartStatus::SettingUpGitHooks, Some(hooks.into()))?;
 
         let skills = berth_agent::skills::load_repo_skills(&workspace);
         let names: Vec<&str> = skills.iter().map(|s| s.name.as_str()).collect();

@@ -29,10 +29,14 @@ pub fn library(home: &Path) -> Library {
 }
 
 pub async fn open(home: &Path) -> App {
+    open_on(home, Runtime::Process).await
+}
+
+pub async fn open_on(home: &Path, runtime: Runtime) -> App {
     App::open(
         library(home),
         AppOptions {
-            runtime: Some(Runtime::Process),
+            runtime: Some(runtime),
             agent_server_binary: Some(server_binary()),
             idle_check: None,
         },
@@ -41,11 +45,27 @@ pub async fn open(home: &Path) -> App {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Settings (one active profile) and its key saved; the app opened.
+/// The image Docker tests build once from this workspace's agent-server.
+pub const TEST_IMAGE: &str = "berth-sandbox:test";
+
+/// Settings (one active profile) and its key saved; the app opened on process sandboxes.
 pub async fn app_fixture(script: Vec<Step>, edit: impl FnOnce(&mut Settings)) -> AppFx {
+    app_fixture_on(Runtime::Process, script, edit).await
+}
+
+/// [`app_fixture`] on either kind of sandbox (Docker: the test image, an LLM the containers reach).
+pub async fn app_fixture_on(
+    runtime: Runtime,
+    script: Vec<Step>,
+    edit: impl FnOnce(&mut Settings),
+) -> AppFx {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let home = tmp.path().join("home");
-    let llm = ScriptedLlm::start(script)
+    let listen = match runtime {
+        Runtime::Docker => "0.0.0.0:0",
+        _ => "127.0.0.1:0",
+    };
+    let llm = ScriptedLlm::start_on(listen, script)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let lib = library(&home);
@@ -58,6 +78,10 @@ pub async fn app_fixture(script: Vec<Step>, edit: impl FnOnce(&mut Settings)) ->
         active_profile: Some("scripted".into()),
         ..Settings::default()
     };
+    settings.sandbox.runtime = runtime;
+    settings.sandbox.image = TEST_IMAGE.into();
+    settings.sandbox.cpus = 1.0;
+    settings.sandbox.memory_mb = 1024;
     edit(&mut settings);
     lib.settings
         .save(&settings)
@@ -65,7 +89,7 @@ pub async fn app_fixture(script: Vec<Step>, edit: impl FnOnce(&mut Settings)) ->
     lib.secrets
         .set(SecretKind::Llm, "scripted", LLM_KEY, None)
         .unwrap_or_else(|e| panic!("{e}"));
-    let app = open(&home).await;
+    let app = open_on(&home, runtime).await;
     AppFx {
         tmp,
         home,

@@ -28,6 +28,22 @@ pub fn git(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Commits what is staged, as a test author.
+pub fn commit(dir: &Path, message: &str) {
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            message,
+        ],
+    );
+}
+
 pub async fn wait_for(client: &AgentClient, id: &str, want: ExecutionStatus) {
     for _ in 0..500 {
         if client

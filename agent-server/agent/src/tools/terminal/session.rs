@@ -98,12 +98,11 @@ impl Session {
         cmd.env("GIT_PAGER", "cat");
         cmd.env("HISTFILE", "");
         cmd.env_remove("PROMPT_COMMAND");
-        // The server's own keys are not the agent's: with the session key an agent could
-        // approve its own actions through the API.
-        for (name, _) in std::env::vars_os() {
-            if is_server_key(&name.to_string_lossy()) {
-                cmd.env_remove(&name);
-            }
+        for name in crate::agent_env::withheld() {
+            cmd.env_remove(name);
+        }
+        for (name, value) in crate::agent_env::added() {
+            cmd.env(name, value);
         }
         let child = pair
             .slave
@@ -357,11 +356,6 @@ pub fn key_bytes(name: &str) -> Option<String> {
         }
         .to_string(),
     )
-}
-
-/// Environment variables that configure the agent-server's keys.
-fn is_server_key(name: &str) -> bool {
-    name == "SESSION_API_KEY" || name.starts_with("OH_SESSION_API_KEYS") || name == "OH_SECRET_KEY"
 }
 
 #[cfg(test)]

@@ -1,0 +1,231 @@
+//! The hostile agent: a scripted LLM plays a prompt-injected agent and tries to break each
+//! boundary claim of `docs/security.md` through the real app (settings, keychain, start task,
+//! sandboxes, the mirror, the watcher). Each test names the claim it attacks.
+//!
+//! Tests that need a Docker engine are `#[ignore]`d with that reason: `.ci/test` runs them when
+//! an engine answers, and nextest reports them as skipped where none does.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use berth_app::conversations::NewConversation;
+use berth_app::settings::Runtime;
+use berth_app::start::Repository;
+use berth_app::watcher::ChangeKind;
+use berth_scripted_llm::Step;
+use common::app::{AppFx, app_fixture_on, ready, status};
+use common::{commit, git};
+use serde_json::json;
+
+fn sh(command: &str) -> Step {
+    Step::tool("terminal", json!({"command": command}))
+}
+
+fn finish() -> Step {
+    Step::tool("finish", json!({"message": "done"}))
+}
+
+/// A git repository with one commit, as the user's project.
+fn repository(fx: &AppFx, name: &str) -> PathBuf {
+    let ws = fx.tmp.path().join(name);
+    std::fs::create_dir_all(&ws).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(ws.join("README.md"), "hello\n").unwrap_or_else(|e| panic!("{e}"));
+    git(&ws, &["init", "-q"]);
+    git(&ws, &["add", "."]);
+    commit(&ws, "init");
+    ws
+}
+
+/// Starts a conversation on `ws` and waits for the agent to finish its script.
+async fn run_agent(fx: &AppFx, ws: &Path) -> (String, String) {
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder {
+                path: ws.to_path_buf(),
+            },
+            task: Some("Fix the bug described in the issue".into()),
+            profile: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let task = ready(&fx.app, &task).await;
+    let id = task.conversation_id.unwrap_or_default();
+    status(&fx.app, &id, "finished").await;
+    (id, task.sandbox_id.unwrap_or_default())
+}
+
+/// Claim: the host never runs git, or anything that reads a repository's config, on a workspace
+/// the agent can write. The agent sets `core.fsmonitor`, a clean filter for every file, and an
+/// `include.path` that sets fsmonitor again, each a command that leaves a mark in the host's
+/// `/tmp` (the container has its own); then it edits a file so the Changes view updates.
+/// Before the fix (commit "Hostile-agent boundary: …changed files from the sandbox's git…"), the app's `git status`
+/// on the host ran them.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (.ci/test runs it when one answers)"]
+async fn docker_the_host_runs_no_git_on_a_workspace_the_agent_configured() {
+    let mark = format!("/tmp/berth-hostile-{}", uuid::Uuid::new_v4().simple());
+    let fx = app_fixture_on(
+        Runtime::Docker,
+        vec![
+            sh(&format!(
+                "git config core.fsmonitor 'touch {mark}-fsmonitor' && \
+                 git config filter.evil.clean 'touch {mark}-filter; cat' && \
+                 echo '* filter=evil' > .gitattributes && \
+                 printf '[core]\\n\\tfsmonitor = touch {mark}-include\\n' > .git/evil.cfg && \
+                 git config include.path evil.cfg"
+            )),
+            sh("echo 'the fix' >> README.md"),
+            finish(),
+        ],
+        |_| {},
+    )
+    .await;
+    let ws = repository(&fx, "project");
+    let mut updates = fx.app.watcher.subscribe();
+    let (id, _) = run_agent(&fx, &ws).await;
+    // The Changes view still shows the edit, as the sandbox's git sees it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while tokio::time::Instant::now() < deadline && seen.is_empty() {
+        if let Ok(Ok(u)) = tokio::time::timeout(Duration::from_secs(1), updates.recv()).await
+            && u.conversation_id == id
+            && u.files
+                .iter()
+                .any(|f| f.path == "README.md" && f.status == ChangeKind::Modified)
+        {
+            seen = u.files;
+        }
+    }
+    assert!(!seen.is_empty(), "the Changes view never showed README.md");
+    let current = fx.app.watcher.current(&id).await;
+    assert!(current.iter().any(|f| f.path == "README.md"), "{current:?}");
+    for what in ["fsmonitor", "filter", "include"] {
+        let p = PathBuf::from(format!("{mark}-{what}"));
+        assert!(
+            !p.exists(),
+            "the agent's {what} command ran on the host ({})",
+            p.display()
+        );
+    }
+}
+
+/// The keys the agent must never learn, and what its processes could see of them.
+async fn keys_of(fx: &AppFx, sandbox_id: &str) -> Vec<String> {
+    let session = fx
+        .app
+        .sandboxes
+        .session_key(sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sealing = fx
+        .app
+        .library
+        .secrets
+        .sealing_key()
+        .unwrap_or_else(|e| panic!("{e}"));
+    vec![session, sealing]
+}
+
+/// Every way a process in the sandbox might find the server's keys: every process's environment
+/// (the server's, tini's), its own environment, the keys file.
+const SNOOP: &str = "for f in /proc/[0-9]*/environ; do echo \"== $f\"; tr '\\0' '\\n' < \"$f\"; done > {out} 2>&1; \
+     echo '== env' >> {out}; env >> {out}; \
+     echo '== keys file' >> {out}; cat /tmp/berth-keys/keys.json \"$BERTH_KEYS_FILE\" >> {out} 2>&1; true";
+
+fn snoop(out: &str) -> String {
+    SNOOP.replace("{out}", out)
+}
+
+/// Claim: no process the agent starts learns the agent-server's session or sealing key — not
+/// from its environment, not from `/proc/<pid>/environ` of the server or of PID 1, not from a
+/// keys file. The terminal tool and a repository's setup script (through `/api/bash`) both try.
+/// Before the fix (commit "Hostile-agent boundary: …keys in a file the agent-server deletes…"), the container's
+/// environment held both keys and `/proc/1/environ` showed them.
+async fn the_agent_cannot_read_the_servers_keys(runtime: Runtime) {
+    let fx = app_fixture_on(runtime, vec![sh(&snoop("seen.txt")), finish()], |_| {}).await;
+    let ws = repository(&fx, "project");
+    std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(ws.join(".openhands/setup.sh"), snoop("setup-seen.txt"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, sandbox_id) = run_agent(&fx, &ws).await;
+    let keys = keys_of(&fx, &sandbox_id).await;
+    for file in ["seen.txt", "setup-seen.txt"] {
+        let seen = std::fs::read_to_string(ws.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        // The snooping ran: it read its own environment at least.
+        assert!(seen.contains("PATH="), "{file}: {seen}");
+        // Other programs' environments may name such variables (in a process sandbox the agent
+        // sees the user's every process); this sandbox's key values must be nowhere.
+        for key in &keys {
+            let holder = seen
+                .split("\n== ")
+                .find(|section| section.contains(key.as_str()))
+                .and_then(|section| section.lines().next());
+            assert!(holder.is_none(), "{file}: a server key is in {holder:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn process_the_agent_cannot_read_the_servers_keys() {
+    the_agent_cannot_read_the_servers_keys(Runtime::Process).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (.ci/test runs it when one answers)"]
+async fn docker_the_agent_cannot_read_the_servers_keys() {
+    the_agent_cannot_read_the_servers_keys(Runtime::Docker).await;
+}
+
+/// Claim: a git provider's token goes only to that provider's exact host. A link (or a prompt-
+/// injected suggestion the user pastes) names `github.com` after a `?` or `#`, while git would
+/// connect to `evil.example`. Before the fix (commit "Hostile-agent boundary: …git tokens only to
+/// their provider's exact host"), the naive host split answered github and the token went along as a header.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repository_address_that_hides_its_host_gets_no_token() {
+    let fx = app_fixture_on(Runtime::Process, vec![], |_| {}).await;
+    fx.app
+        .library
+        .secrets
+        .set(
+            berth_app::secrets::SecretKind::Provider,
+            "github",
+            "ghp_hostile_test_token",
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    for url in [
+        "https://evil.example?@github.com/owner/repo",
+        "https://evil.example#@github.com/owner/repo",
+        "https://x-access-token:ghp_x@github.com/owner/repo",
+    ] {
+        let link = format!("berth://new?repo={}", urlencode(url));
+        let refused = berth_app::deeplink::parse(&link);
+        assert!(refused.is_err(), "the link {link} was accepted");
+        let started = fx.app.conversations.start(NewConversation {
+            repository: Repository::GitUrl {
+                url: url.into(),
+                branch: None,
+                new_branch: None,
+                full_clone: false,
+            },
+            task: None,
+            profile: None,
+        });
+        let err = started.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("may not carry"), "{url}: {err:?}");
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

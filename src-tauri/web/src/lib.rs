@@ -9,10 +9,8 @@
 //!   its workspace;
 //! - everything else is the built UI (`index.html` for unknown paths, so client routes work).
 //!
-//! Every request needs the per-launch token: `?token=` on the first page load (the server then
-//! sets a `SameSite=Strict`, `HttpOnly` cookie), the cookie, or `Authorization: Bearer`. The Host
-//! header must name the loopback address, so a web page cannot reach the server by rebinding a
-//! DNS name to 127.0.0.1.
+//! Every request passes [`guard`]: the loopback Host, the per-launch token, commands only as
+//! same-origin JSON, and the desktop's CSP on every answer.
 //!
 //! Crates: `axum` (as the agent-server), `tower-http`'s `ServeDir` for the static files.
 
@@ -24,9 +22,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,7 +35,9 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tower_http::services::{ServeDir, ServeFile};
 
-const COOKIE: &str = "berth_token";
+mod guard;
+use guard::guard;
+
 /// Commands larger than this are refused (a dropped file of 20 MiB, in base64, is the largest).
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
@@ -128,75 +128,6 @@ fn new_token() -> String {
 
 fn error(status: StatusCode, e: ApiError) -> Response {
     (status, axum::Json(e)).into_response()
-}
-
-/// Host check, then the token from the query (setting the cookie), the cookie or the header.
-async fn guard(State(web): State<Web>, request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let allowed = [
-        format!("127.0.0.1:{}", web.port),
-        format!("localhost:{}", web.port),
-    ];
-    if !allowed.iter().any(|a| a == host) {
-        return error(
-            StatusCode::FORBIDDEN,
-            ApiError::new("bad_host", "Berth answers only on its loopback address"),
-        );
-    }
-    let from_query = request.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .map(str::to_string)
-    });
-    let presented = from_query
-        .clone()
-        .or_else(|| cookie(request.headers()))
-        .or_else(|| {
-            request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_string)
-        });
-    let ok = presented
-        .is_some_and(|p| subtle::ConstantTimeEq::ct_eq(p.as_bytes(), web.token.as_bytes()).into());
-    if !ok {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            ApiError::new(
-                "unauthorized",
-                "Open Berth with the address `berth serve` printed (it carries the token)",
-            ),
-        );
-    }
-    let mut response = next.run(request).await;
-    if from_query.is_some()
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-            web.token
-        ))
-    {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
-fn cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            kv.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_string)
-        })
 }
 
 fn status_of(e: &ApiError) -> StatusCode {

@@ -84,13 +84,25 @@ async fn every_route_needs_the_token_and_the_loopback_host() {
         .map(|r| r.status())
         .ok();
     assert_eq!(s, Some(StatusCode::UNAUTHORIZED));
-    // The token in the address sets the cookie the page's own requests then carry.
-    let first = http
-        .get(web.url())
+    // The token in the address sets the cookie the page's own requests then carry, and leaves
+    // the address: the answer is a redirect to the same page without it.
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = no_redirect
+        .get(format!("{}&view=1", web.url()))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        first
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("/?view=1")
+    );
     let cookie = first
         .headers()
         .get("set-cookie")
@@ -109,6 +121,16 @@ async fn every_route_needs_the_token_and_the_loopback_host() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.status(), StatusCode::OK);
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert_eq!(
         page.text().await.unwrap_or_default(),
         "<title>Berth</title>",
@@ -124,6 +146,78 @@ async fn every_route_needs_the_token_and_the_loopback_host() {
         .map(|r| r.status())
         .ok();
     assert_eq!(s, Some(StatusCode::FORBIDDEN));
+}
+
+/// Claim (hostile): a page of another loopback server — a dev server of the repository the agent
+/// just edited — cannot post commands, although the browser sends it Berth's cookie (every
+/// `http://127.0.0.1:<port>` is the same site). Before the fix (commit "Web mode: commands only
+/// as same-origin JSON"), a `text/plain` form post ran the command.
+#[tokio::test]
+async fn a_page_of_another_loopback_origin_cannot_post_commands() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let web = start(tmp.path(), None).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookie = http
+        .get(web.url())
+        .send()
+        .await
+        .ok()
+        .and_then(|r| {
+            r.headers()
+                .get("set-cookie")
+                .and_then(|v| v.to_str().ok())
+                .map(|c| c.split(';').next().unwrap_or_default().to_string())
+        })
+        .unwrap_or_else(|| panic!("no cookie"));
+    let body = r#"{"command":"SetSecret","args":{"kind":"custom","name":"PWNED","value":"x","description":null}}"#;
+    let post = |content_type: &'static str, origin: Option<String>, site: Option<&'static str>| {
+        let mut req = http
+            .post(format!("http://{}/api/call", web.addr))
+            .header("cookie", &cookie)
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(s) = site {
+            req = req.header("sec-fetch-site", s);
+        }
+        req.send()
+    };
+    let other = format!("http://127.0.0.1:{}", web.addr.port().wrapping_add(1));
+    for (ct, origin, site) in [
+        ("text/plain", Some(other.clone()), Some("same-site")),
+        ("text/plain", None, None),
+        ("application/json", Some(other.clone()), Some("same-site")),
+        ("application/json", None, Some("cross-site")),
+    ] {
+        let resp = post(ct, origin.clone(), site)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let want = if ct == "text/plain" {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(resp.status(), want, "{ct} from {origin:?}");
+    }
+    let (_, listed) = call(&web, "ListSecrets", json!({})).await;
+    assert!(!listed.to_string().contains("PWNED"), "{listed}");
+    // The app's own page still can.
+    let own = format!("http://{}", web.addr);
+    let resp = http
+        .post(format!("{own}/api/call"))
+        .header("cookie", &cookie)
+        .header("origin", &own)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"command": "AppStatus", "args": {}}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -165,14 +259,20 @@ async fn commands_answer_json_and_errors_carry_their_code() {
         (s, e["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("bad_request"))
     );
-    let resp = reqwest::Client::new()
-        .post(format!("http://{}/api/call", web.addr))
-        .bearer_auth(&web.token)
-        .body("{not json")
-        .send()
+    let post = |content_type: &'static str| {
+        reqwest::Client::new()
+            .post(format!("http://{}/api/call", web.addr))
+            .bearer_auth(&web.token)
+            .header("content-type", content_type)
+            .body("{not json")
+            .send()
+    };
+    let resp = post("application/json")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = post("text/plain").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
 #[tokio::test]

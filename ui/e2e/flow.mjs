@@ -50,6 +50,23 @@ try {
   await page.getByTestId("metrics").filter({ hasText: "tokens" }).waitFor();
   await shot("2-conversation");
 
+  step("the agent's hostile markdown: no script link, no remote image, links ask and open outside");
+  const events = page.getByTestId("events");
+  await events.getByText("run me").waitFor();
+  if ((await events.locator('a[href^="javascript" i]').count()) !== 0) throw new Error("a javascript: link was rendered");
+  if ((await events.locator("img").count()) !== 0) throw new Error("an image from agent output was rendered");
+  await events.getByText("run me").click();
+  const asked = [];
+  page.once("dialog", (d) => {
+    asked.push(d.message());
+    void d.dismiss();
+  });
+  const before = page.url();
+  await events.getByRole("link", { name: "docs" }).click();
+  await page.waitForTimeout(300);
+  if (!asked.some((m) => m.includes("https://example.invalid/docs"))) throw new Error(`no confirmation before opening the link: ${asked}`);
+  if (page.url() !== before || (await page.title()) === "pwned") throw new Error(`the page left the app: ${page.url()}`);
+
   step("the Terminal tab: the agent's shell, and a command of the user's own in the sandbox");
   await page.getByRole("button", { name: "Terminal" }).click();
   await page.getByTestId("terminal").getByText("e2e-output-42").first().waitFor();

@@ -3,6 +3,7 @@
 //! OS notifications when an agent needs the user, and the window's size and place kept.
 //! Everything it does is translate: the logic is in `berth-app`.
 
+mod guard;
 mod notify;
 mod tray;
 
@@ -98,7 +99,13 @@ pub fn run() -> ExitCode {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_window_state::Builder::default().build())
-        .invoke_handler(tauri::generate_handler![call, take_links, show_main])
+        .plugin(guard::plugin())
+        .invoke_handler(tauri::generate_handler![
+            call,
+            take_links,
+            show_main,
+            guard::open_link
+        ])
         .setup(|tauri_app| {
             let library = Library::open_default()?;
             let app = Arc::new(tauri::async_runtime::block_on(App::open(

@@ -29,6 +29,25 @@ async fn the_user_path_in_a_real_browser() {
     std::fs::create_dir_all(&ws).unwrap_or_default();
     let ws = std::fs::canonicalize(&ws).unwrap_or(ws);
     let notes = ws.join("notes.md").display().to_string();
+    // A hostile agent's last word: a script link, a remote image that would leak on render (to a
+    // listener that counts every connection), and a plain link that must not take the tab away.
+    let leak = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let leak_url = format!(
+        "http://{}/leak.png",
+        leak.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for _ in leak.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let hostile = format!(
+        "Done: the notes are written. [docs](https://example.invalid/docs) \
+         [run me](javascript:document.title='pwned') ![status]({leak_url}) \
+         <img src=\"{leak_url}\">"
+    );
     let llm = ScriptedLlm::start(vec![
         // Test connection.
         Step::text("OK"),
@@ -38,7 +57,7 @@ async fn the_user_path_in_a_real_browser() {
             "file_editor",
             json!({"command": "create", "path": notes, "file_text": "# Notes\nBerth was here\n"}),
         ),
-        Step::text("Done: the notes are written."),
+        Step::text(hostile),
         // The second, in confirmation mode.
         Step::tool("terminal", json!({"command": "echo confirmed-once"})),
         Step::tool("terminal", json!({"command": "rm -rf build"})),
@@ -88,5 +107,10 @@ async fn the_user_path_in_a_real_browser() {
         shots.display()
     );
     assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the page loaded the agent's remote image"
+    );
     assert!(shots.join("2-conversation.png").is_file());
 }

@@ -1,17 +1,18 @@
 // One event of a conversation as a card: messages as markdown, the agent's thoughts, commands
 // with their output, file edits as diffs, task lists, errors. Events a reader does not need
 // (state snapshots, metrics) render nothing.
-import { marked } from "marked";
 import type { Content, Event } from "../generated/api";
+import { markdownHtml, onLinkClick } from "../safe";
 import { DiffView } from "./DiffView";
 
 const text = (content: Array<Content>) =>
   content.map((c) => ("text" in c ? c.text : "")).join("\n");
 
 function Markdown({ source }: { source: string }) {
-  // The agent's and the user's own words; raw HTML in them is shown as text, not run.
-  const html = marked.parse(source.replace(/</g, "&lt;"), { async: false }) as string;
-  return <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
+  // The agent's words: raw HTML in them is shown as text; what marked makes of the rest is
+  // sanitized, and its links open in the system browser.
+  const html = markdownHtml(source.replace(/</g, "&lt;"));
+  return <div className="markdown" onClick={onLinkClick} dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
 export function isVisible(e: Event): boolean {

@@ -5,6 +5,7 @@ import "@xterm/xterm/css/xterm.css";
 import { useEffect, useRef, useState } from "react";
 import { call, errorText } from "../api";
 import type { Content, Event } from "../generated/api";
+import { openLink, terminalText } from "../safe";
 
 const text = (content: Array<Content>) => content.map((c) => ("text" in c ? c.text : "")).join("\n");
 
@@ -13,7 +14,7 @@ export function transcript(events: Event[]): string[] {
   const lines: string[] = [];
   for (const e of events) {
     if (e.kind === "ActionEvent" && e.action?.kind === "TerminalAction") lines.push(`$ ${e.action.command}`);
-    if (e.kind === "ObservationEvent" && e.observation.kind === "TerminalObservation") lines.push(...text(e.observation.content).split("\n"));
+    if (e.kind === "ObservationEvent" && e.observation.kind === "TerminalObservation") lines.push(...terminalText(text(e.observation.content)).split("\n"));
   }
   return lines;
 }
@@ -27,7 +28,8 @@ export function Terminal({ id, events, readOnly }: { id: string; events: Event[]
 
   useEffect(() => {
     if (!host.current) return;
-    const t = new XTerm({ convertEol: true, fontSize: 12, rows: 24, cols: 90, disableStdin: true });
+    // Links the output still shows go through the same confirmation as any other.
+    const t = new XTerm({ convertEol: true, fontSize: 12, rows: 24, cols: 90, disableStdin: true, linkHandler: { activate: (_e, uri) => void openLink(uri) } });
     t.open(host.current);
     term.current = t;
     written.current = 0;
@@ -48,10 +50,10 @@ export function Terminal({ id, events, readOnly }: { id: string; events: Event[]
     term.current.writeln(`\x1b[1;34myou$\x1b[0m ${c}`);
     try {
       const r = await call("RunInSandbox", { id, text: c });
-      term.current.writeln(r.output.replace(/\n$/, ""));
+      term.current.writeln(terminalText(r.output.replace(/\n$/, "")));
       if (r.exit_code !== 0) term.current.writeln(`\x1b[31m[exit ${r.exit_code}]\x1b[0m`);
     } catch (e) {
-      term.current.writeln(`\x1b[31m${errorText(e)}\x1b[0m`);
+      term.current.writeln(`\x1b[31m${terminalText(errorText(e))}\x1b[0m`);
     }
   }
 

@@ -315,11 +315,12 @@ fn parse_last_prompt(text: &str) -> Option<(usize, PromptInfo)> {
     Some((output_end, info))
 }
 
-/// Terminal output as text: no carriage returns, no ANSI escape sequences.
+/// Terminal output as text: no carriage returns, no escape sequences — CSI, OSC ended by BEL or
+/// ST (OSC 8 links, titles, clipboard writes), DCS/SOS/PM/APC strings, and two-byte escapes.
 fn clean(s: &str) -> String {
     static ANSI: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = ANSI.get_or_init(|| {
-        regex::Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>]")
+        regex::Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]")
             .unwrap_or_else(|_| unreachable!())
     });
     let no_ansi = re.replace_all(s, "");
@@ -361,6 +362,12 @@ pub fn key_bytes(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_sequences_the_agent_prints_are_stripped() {
+        let printed = "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b]0;title\x07done\x1bPq#0\x1b\\\x1b=\x1b(B.";
+        assert_eq!(clean(printed), "red click done.");
+    }
 
     #[test]
     fn parses_the_prompt_block() {

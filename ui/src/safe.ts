@@ -1,0 +1,66 @@
+// Agent output is attacker input: a prompt-injected agent writes markdown, links and terminal
+// escape sequences meant to take over the window. Everything it wrote reaches the page through
+// here.
+// - Markdown: marked renders, DOMPurify (the maintained HTML sanitizer) keeps only harmless
+//   elements, links only to http(s) and mailto, and no images (a remote image is a zero-click
+//   leak) or forms.
+// - Links open in the system browser after the user confirms; the window itself never navigates.
+// - Terminal text keeps its colours (SGR) and loses every other escape sequence: OSC 8 links,
+//   title changes, clipboard writes, cursor games.
+import DOMPurify from "dompurify";
+import { marked } from "marked";
+
+const SAFE_URL = /^(?:https?:|mailto:)/i;
+
+const purifier = DOMPurify(window);
+purifier.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName === "A") {
+    const href = node.getAttribute("href") ?? "";
+    if (!SAFE_URL.test(href)) node.removeAttribute("href");
+    node.setAttribute("rel", "noopener noreferrer");
+    node.setAttribute("target", "_blank");
+  }
+});
+
+/** The markdown as sanitized HTML. */
+export function markdownHtml(source: string): string {
+  const html = marked.parse(source, { async: false }) as string;
+  return purifier.sanitize(html, {
+    ALLOWED_URI_REGEXP: SAFE_URL,
+    FORBID_TAGS: ["img", "picture", "source", "video", "audio", "iframe", "object", "embed", "form", "input", "button", "style", "svg", "math"],
+    FORBID_ATTR: ["style", "srcset"],
+  });
+}
+
+interface TauriInvoke {
+  core: { invoke: (cmd: string, args: unknown) => Promise<unknown> };
+}
+
+/** Opens an http(s) or mailto link in the system browser once the user agrees; never in the app. */
+export async function openLink(url: string): Promise<void> {
+  if (!SAFE_URL.test(url)) return;
+  if (!window.confirm(`Open this link in your browser?\n\n${url}`)) return;
+  const t = (window as unknown as { __TAURI__?: TauriInvoke }).__TAURI__;
+  if (t) await t.core.invoke("open_link", { url });
+  else window.open(url, "_blank", "noopener,noreferrer");
+}
+
+/** A click on a link inside agent output: opened through `openLink`, never followed. */
+export function onLinkClick(e: React.MouseEvent<HTMLElement>) {
+  const a = (e.target as HTMLElement).closest("a");
+  if (!a) return;
+  e.preventDefault();
+  const href = a.getAttribute("href");
+  if (href) void openLink(href);
+}
+
+// CSI (ESC [ … final), OSC (ESC ] … BEL or ST), DCS/SOS/PM/APC (ESC P/X/^/_ … ST), other ESC x,
+// and C1 controls: matching control characters is the point here.
+// eslint-disable-next-line no-control-regex
+const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[@-Z\\-_]|[\x80-\x9f]/g;
+
+/** Terminal text with its colours and without any other escape sequence. */
+export function terminalText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(ESCAPES, (seq) => (/^\x1b\[[0-9;]*m$/.test(seq) ? seq : ""));
+}

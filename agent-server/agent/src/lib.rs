@@ -15,5 +15,6 @@ pub mod prompt;
 pub mod secrets;
 pub mod skills;
 pub mod tools;
+pub mod untrusted;
 
 pub use conversation::{Conversation, ConversationError, EngineOptions, NewConversation, Sealer};

@@ -282,3 +282,16 @@ async fn a_shell_that_exited_is_replaced_at_the_next_command() {
     assert_eq!(o.exit_code, Some(0));
     assert!(o.metadata.prefix.contains("new terminal session"));
 }
+
+#[tokio::test]
+async fn a_huge_timeout_still_returns_when_the_command_ends() {
+    let f = fixture(Duration::from_secs(30));
+    let started = Instant::now();
+    let o = f.run("echo quick", false, Some(1e20), false).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(text(&o).contains("quick"), "{}", text(&o));
+}

@@ -145,7 +145,10 @@ impl BashService {
             self.store().running.insert(id.clone(), pid as i32);
         }
         let service = self.clone();
-        let timeout = Duration::from_secs_f64(req.timeout.max(0.0));
+        // An untrusted number: negative, NaN or huge must not panic or overflow the deadline.
+        let timeout =
+            berth_agent::untrusted::seconds(req.timeout, berth_agent::untrusted::MAX_WAIT)
+                .unwrap_or(Duration::ZERO);
         tokio::spawn(async move {
             let mut stdout = child.stdout.take();
             let mut stderr = child.stderr.take();

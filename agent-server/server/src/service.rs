@@ -222,9 +222,11 @@ impl AppState {
                 .map(|k| Arc::new(ChaChaSealer::new(k)) as Arc<dyn berth_agent::Sealer>),
             tools: ToolOptions {
                 terminal: TerminalOptions {
-                    no_output_timeout: Duration::from_secs_f64(
+                    no_output_timeout: berth_agent::untrusted::seconds(
                         config.terminal_no_output_timeout.max(0.1),
-                    ),
+                        berth_agent::untrusted::MAX_WAIT,
+                    )
+                    .unwrap_or(Duration::from_secs(30)),
                 },
             },
             stuck: Thresholds::default(),

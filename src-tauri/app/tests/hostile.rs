@@ -229,3 +229,57 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Claim: untrusted numbers never panic. The agent asks for a command timeout of 1e20 s and of
+/// -1 s, and a caller of `/api/bash` for 1e300 s; the conversation goes on and finishes, and the
+/// server still answers. Before the fix (commit "Untrusted numbers become bounded durations"),
+/// 1e20 panicked the run task and left the conversation `running` for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_negative_and_odd_timeouts_do_not_stop_the_agent() {
+    let fx = app_fixture_on(
+        Runtime::Process,
+        vec![
+            Step::tool(
+                "terminal",
+                json!({"command": "echo after-a-huge-timeout", "timeout": 1e20}),
+            ),
+            Step::tool("terminal", json!({"command": "echo two", "timeout": -1})),
+            finish(),
+        ],
+        |_| {},
+    )
+    .await;
+    let ws = repository(&fx, "project");
+    let (id, sandbox_id) = run_agent(&fx, &ws).await;
+    let outputs: String = fx
+        .app
+        .conversations
+        .events(&id)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect();
+    assert!(outputs.contains("after-a-huge-timeout"), "{outputs}");
+    assert!(outputs.contains("timeout must be"), "{outputs}");
+    let sandbox = fx
+        .app
+        .sandboxes
+        .get(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = keys_of(&fx, &sandbox_id).await.remove(0);
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(format!(
+            "{}/api/bash/execute_bash_command",
+            sandbox.agent_url
+        ))
+        .header("X-Session-API-Key", &key)
+        .json(&json!({"command": "echo still-here", "timeout": 1e300}))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = answer.text().await.unwrap_or_default();
+    assert!(body.contains("still-here"), "{body}");
+}

@@ -325,11 +325,12 @@ impl Llm {
             ..
         } = error
         {
-            return Duration::from_secs_f64(after.as_secs_f64().min(max.max(0.0)));
+            return (*after).min(Duration::from_secs(self.config.retry_max_wait));
         }
         let exp = self.config.retry_multiplier * 2f64.powi(attempt.saturating_sub(1) as i32);
         let secs = exp.clamp(self.config.retry_min_wait as f64, max.max(0.0));
-        Duration::from_secs_f64(secs)
+        crate::untrusted::seconds(secs, crate::untrusted::MAX_WAIT)
+            .unwrap_or(Duration::from_secs(self.config.retry_min_wait))
     }
 
     async fn attempt(
@@ -466,7 +467,7 @@ async fn send(
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(Duration::from_secs_f64);
+        .and_then(|s| crate::untrusted::seconds(s, crate::untrusted::MAX_WAIT));
     let body = response.text().await.unwrap_or_default();
     let lower = body.to_lowercase();
     Err(match status {

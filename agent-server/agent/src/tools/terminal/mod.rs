@@ -97,7 +97,7 @@ impl TerminalTool {
         let hard = action
             .timeout
             .filter(|t| *t > 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(|t| crate::untrusted::seconds(t, crate::untrusted::MAX_WAIT));
         let soft = if hard.is_some() {
             None
         } else {
@@ -423,8 +423,10 @@ impl Tool for TerminalTool {
 
     fn parse(&self, args: Value) -> Result<Action, String> {
         let a: TerminalAction = from_args(self.name(), args)?;
-        if a.timeout.is_some_and(|t| t < 0.0) {
-            return Err("Error validating tool 'terminal': timeout must be >= 0".into());
+        if a.timeout.is_some_and(|t| !t.is_finite() || t < 0.0) {
+            return Err(
+                "Error validating tool 'terminal': timeout must be a number of seconds >= 0".into(),
+            );
         }
         Ok(Action::TerminalAction(a))
     }

@@ -326,16 +326,88 @@ impl AppState {
         ids
     }
 
-    /// Creates a conversation; with the id of an existing one, returns that one (`false`).
+    /// Creates a conversation. With the id of one loaded here, returns that one (`false`); with
+    /// the id of one stored on disk, loads it under the request's agent, workspace, limits,
+    /// policy and secrets (`false`): the caller's records win over a state file the
+    /// conversation's agent could have rewritten.
     pub async fn create(
         &self,
         req: StartConversationRequest,
     ) -> Result<(Arc<Entry>, bool), ApiError> {
         if let Some(id) = req.conversation_id
-            && let Some(existing) = self.get(&id).await?
+            && let Some(existing) = self.loaded_entry(&id)
         {
             return Ok((existing, false));
         }
+        let id = req.conversation_id.unwrap_or_else(uuid::Uuid::new_v4);
+        let stored = self.dir_of(&id).join("base_state.json").is_file();
+        let (new, initial, qualnames, client_tools) = self.new_conversation(req, id)?;
+        let invalid = |e: berth_agent::ConversationError| match e {
+            berth_agent::ConversationError::Invalid(m) => ApiError::invalid("agent", m),
+            other => ApiError::from(other),
+        };
+        let _guard = self.load_lock.lock().await;
+        if let Some(existing) = self.loaded_entry(&id) {
+            return Ok((existing, false));
+        }
+        let conv = if stored {
+            Conversation::load_reasserted(&self.dir_of(&id), new, self.engine.clone())
+                .map_err(invalid)?
+        } else {
+            Conversation::create(new, self.engine.clone()).map_err(invalid)?
+        };
+        let mut names: Map<String, Value> = conv
+            .tools()
+            .names()
+            .into_iter()
+            .filter_map(|n| {
+                crate::info::standard_module(n).map(|m| (n.to_string(), Value::String(m.into())))
+            })
+            .collect();
+        names.extend(qualnames);
+        conv.set_server_meta("tool_module_qualnames", Value::Object(names));
+        conv.set_server_meta("client_tools", Value::Array(client_tools));
+        let entry = Entry::new(conv);
+        self.loaded
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, entry.clone());
+        drop(_guard);
+        tracing::info!(conversation = %id, reloaded = stored, "conversation created");
+        if let Some(message) = initial {
+            entry.conv.send_message(message);
+            // The conversation exists either way; a full server runs it later.
+            if let Err(e) = self.start_run(&entry).await {
+                tracing::warn!(conversation = %id, error = %e, "initial run not started");
+            }
+        }
+        Ok((entry, !stored))
+    }
+
+    fn loaded_entry(&self, id: &uuid::Uuid) -> Option<Arc<Entry>> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// The request as the engine's `NewConversation`, validated, with its first message and the
+    /// client's tool metadata.
+    #[allow(clippy::type_complexity)]
+    fn new_conversation(
+        &self,
+        req: StartConversationRequest,
+        id: uuid::Uuid,
+    ) -> Result<
+        (
+            NewConversation,
+            Option<berth_protocol::Message>,
+            Map<String, Value>,
+            Vec<Value>,
+        ),
+        ApiError,
+    > {
         if req.agent_settings.is_some() || req.agent_profile_id.is_some() {
             return Err(ApiError::invalid(
                 "agent",
@@ -388,7 +460,7 @@ impl AppState {
             None => None,
         };
         let mut new = NewConversation::new(agent, PathBuf::from(&workspace.working_dir));
-        new.id = Some(req.conversation_id.unwrap_or_else(uuid::Uuid::new_v4));
+        new.id = Some(id);
         new.persistence_root = Some(self.config.conversations_path.clone());
         new.max_iterations = u32::try_from(max_iterations).unwrap_or(u32::MAX);
         new.stuck_detection = req.stuck_detection.unwrap_or(true);
@@ -396,38 +468,12 @@ impl AppState {
         new.security_analyzer = req.security_analyzer.filter(|v| !v.is_null());
         new.secrets = secrets;
         new.tags = req.tags;
-        let id = new.id.unwrap_or_default();
-        let conv = Conversation::create(new, self.engine.clone()).map_err(|e| match e {
-            berth_agent::ConversationError::Invalid(m) => ApiError::invalid("agent", m),
-            other => ApiError::from(other),
-        })?;
-        let mut qualnames: Map<String, Value> = conv
-            .tools()
-            .names()
+        let qualnames = req
+            .tool_module_qualnames
             .into_iter()
-            .filter_map(|n| {
-                crate::info::standard_module(n).map(|m| (n.to_string(), Value::String(m.into())))
-            })
+            .map(|(k, v)| (k, Value::String(v)))
             .collect();
-        for (k, v) in req.tool_module_qualnames {
-            qualnames.insert(k, Value::String(v));
-        }
-        conv.set_server_meta("tool_module_qualnames", Value::Object(qualnames));
-        conv.set_server_meta("client_tools", Value::Array(req.client_tools));
-        let entry = Entry::new(conv);
-        self.loaded
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, entry.clone());
-        tracing::info!(conversation = %id, "conversation created");
-        if let Some(message) = initial {
-            entry.conv.send_message(message);
-            // The conversation exists either way; a full server runs it later.
-            if let Err(e) = self.start_run(&entry).await {
-                tracing::warn!(conversation = %id, error = %e, "initial run not started");
-            }
-        }
-        Ok((entry, true))
+        Ok((new, initial, qualnames, req.client_tools))
     }
 
     /// Starts a run in the background: 409 when one is going, 429 when the server is full.

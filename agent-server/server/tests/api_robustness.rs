@@ -529,3 +529,59 @@ async fn the_agent_does_not_see_the_servers_keys() {
     assert!(!text.contains(KEY) && !text.contains("sealing-key-7c1e"));
     server.kill().await;
 }
+
+/// A hostile agent rewrites its conversation's stored state (the LLM's `base_url`) while the
+/// server is down; the restarted server loads the state but withholds the sealed key from the
+/// state that no longer matches its seal, so the other server never gets the user's key.
+#[tokio::test]
+async fn a_rewritten_state_file_loads_without_its_sealed_key() {
+    let (tmp, llm, server, api) = setup(vec![Step::text("done")], &[]).await;
+    let evil = berth_scripted_llm::ScriptedLlm::start(vec![Step::text("stolen")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (s, v) = api
+        .call(
+            Method::POST,
+            "/api/conversations",
+            Some(
+                json!({"agent": agent(&llm), "workspace": {"working_dir": tmp.path().join("ws")}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap_or_default().to_string();
+    server.kill().await;
+    let state = walk(&tmp.path().join("conversations"))
+        .into_iter()
+        .find(|p| p.ends_with("base_state.json"))
+        .unwrap_or_else(|| panic!("no stored state"));
+    let mut stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    stored["agent"]["llm"]["base_url"] = json!(evil.openai_base_url());
+    std::fs::write(&state, stored.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let server = Server::start(tmp.path(), &[]).await;
+    let api = Api::new(&server);
+    api.call(
+        Method::POST,
+        &format!("/api/conversations/{id}/events"),
+        Some(json!({"role": "user", "content": [{"type": "text", "text": "go"}], "run": true})),
+    )
+    .await;
+    for _ in 0..100 {
+        if !evil.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    assert!(!evil.requests().is_empty(), "the run never called its LLM");
+    for r in evil.requests() {
+        let auth = r.headers.get("authorization").and_then(|v| v.to_str().ok());
+        assert_ne!(
+            auth,
+            Some("Bearer sk-llm-key-123"),
+            "the key went to the rewritten base_url"
+        );
+    }
+    server.kill().await;
+}

@@ -38,6 +38,23 @@ impl Paths {
         self.home.join("conversations")
     }
 
+    /// One conversation's own conversations folder (`conversations/<id>`, holding the
+    /// agent-server's `<id>/`): the only one its sandbox is given, so no sandbox sees another
+    /// conversation. A conversation stored in the older shared layout (`conversations/<id>/`
+    /// holding the files themselves) is moved into it first.
+    pub fn conversation_root(&self, id: &uuid::Uuid) -> std::io::Result<PathBuf> {
+        let hex = id.simple().to_string();
+        let root = self.conversations().join(&hex);
+        if root.join("base_state.json").is_file() {
+            let moving = self.conversations().join(format!("{hex}.moving"));
+            std::fs::create_dir_all(&moving)?;
+            std::fs::rename(&root, moving.join(&hex))?;
+            std::fs::rename(&moving, &root)?;
+        }
+        std::fs::create_dir_all(&root)?;
+        Ok(root)
+    }
+
     /// Workspaces Berth cloned from git URLs.
     pub fn workspaces(&self) -> PathBuf {
         self.home.join("workspaces")

@@ -226,8 +226,9 @@ impl SecretStore {
         Ok(n > 0)
     }
 
-    /// The key agent-servers seal conversation secrets with, created on first use. One key per
-    /// install, so a conversation can go on in a new sandbox with its secrets.
+    /// The install's sealing key, created on first use. It never enters a sandbox: each
+    /// conversation's agent-server gets [`conversation_sealing_key`] of it, so a conversation can
+    /// go on in a new sandbox with its secrets while no sandbox can open another's.
     pub fn sealing_key(&self) -> Result<String, SecretError> {
         if let Some(k) = self.get(SecretKind::Internal, "sealing-key")? {
             return Ok(k);
@@ -236,6 +237,22 @@ impl SecretStore {
         self.set(SecretKind::Internal, "sealing-key", &key, None)?;
         Ok(key)
     }
+}
+
+/// One conversation's sealing key: HKDF-SHA256 of the install's key, for that conversation id.
+/// Crate: `hkdf` (RustCrypto), the standard key derivation for one secret per purpose.
+pub fn conversation_sealing_key(install_key: &str, conversation: &uuid::Uuid) -> String {
+    use base64::Engine;
+    let hk = hkdf::Hkdf::<sha2::Sha256>::new(
+        Some(b"berth conversation sealing key"),
+        install_key.as_bytes(),
+    );
+    let mut okm = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expanding cannot fail.
+    if hk.expand(conversation.as_bytes(), &mut okm).is_err() {
+        okm = [0u8; 32];
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(okm)
 }
 
 fn check_name(kind: SecretKind, name: &str) -> Result<(), SecretError> {

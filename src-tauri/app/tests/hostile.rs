@@ -283,3 +283,138 @@ async fn huge_negative_and_odd_timeouts_do_not_stop_the_agent() {
     let body = answer.text().await.unwrap_or_default();
     assert!(body.contains("still-here"), "{body}");
 }
+
+/// Claim: a sandbox sees only its own conversation. Conversation A runs first; then B's agent
+/// lists its conversations folder and looks for every stored conversation on its file system,
+/// and B's agent-server is asked for every conversation it knows. Before the fix (commit "A
+/// sandbox sees only its own conversation"), every sandbox mounted the one shared folder.
+async fn a_sandbox_sees_only_its_own_conversation(runtime: Runtime) {
+    let snoop = "ls -la \"$OH_CONVERSATIONS_PATH\" > seen.txt 2>&1; \
+                 find / -name base_state.json -not -path '/proc/*' >> seen.txt 2>/dev/null; true";
+    let fx = app_fixture_on(runtime, vec![finish(), sh(snoop), finish()], |_| {}).await;
+    let (a, _) = run_agent(&fx, &repository(&fx, "project-a")).await;
+    let ws_b = repository(&fx, "project-b");
+    let (b, sandbox_b) = run_agent(&fx, &ws_b).await;
+    let hex = |id: &str| id.replace('-', "");
+    let seen = std::fs::read_to_string(ws_b.join("seen.txt")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(seen.contains(&hex(&b)), "B does not see itself: {seen}");
+    if runtime == Runtime::Docker {
+        // A process sandbox is not yet confined on the file system (issue 11).
+        assert!(!seen.contains(&hex(&a)), "B's agent found A: {seen}");
+    }
+    let sandbox = fx
+        .app
+        .sandboxes
+        .get(&sandbox_b)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = keys_of(&fx, &sandbox_b).await.remove(0);
+    let listed = reqwest::Client::new()
+        .get(format!("{}/api/conversations/search", sandbox.agent_url))
+        .header("X-Session-API-Key", &key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(listed.contains(&b), "{listed}");
+    assert!(!listed.contains(&a), "B's agent-server knows A: {listed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn process_a_sandbox_sees_only_its_own_conversation() {
+    a_sandbox_sees_only_its_own_conversation(Runtime::Process).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (.ci/test runs it when one answers)"]
+async fn docker_a_sandbox_sees_only_its_own_conversation() {
+    a_sandbox_sees_only_its_own_conversation(Runtime::Docker).await;
+}
+
+/// Claim: going on in a new sandbox re-asserts the LLM, workspace and policy from the app's
+/// records. The agent rewrites its conversation's stored state after its last turn (a
+/// background job, so the server's own last save does not undo it): the LLM's `base_url` now
+/// names another server. The user continues the conversation in a new sandbox; the key must go
+/// to the LLM the user set up, and the other server must hear nothing. Before the fix (commit
+/// "A sandbox sees only its own conversation"), the new sandbox loaded the rewritten state and
+/// sent the user's key along.
+async fn a_rewritten_state_file_does_not_redirect_the_key(runtime: Runtime) {
+    let listen = if runtime == Runtime::Docker {
+        "0.0.0.0:0"
+    } else {
+        "127.0.0.1:0"
+    };
+    let evil = berth_scripted_llm::ScriptedLlm::start_on(listen, vec![Step::text("stolen")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut evil_url = evil.openai_base_url();
+    if runtime == Runtime::Docker {
+        evil_url = evil_url.replace("127.0.0.1", "host.docker.internal");
+    }
+    let tamper = format!(
+        "nohup sh -c 'sleep 1; for f in \"$OH_CONVERSATIONS_PATH\"/*/base_state.json; do \
+         python3 - \"$f\" <<EOF\nimport json, sys\np = sys.argv[1]\ns = json.load(open(p))\n\
+         s[\"agent\"][\"llm\"][\"base_url\"] = \"{evil_url}\"\ns[\"confirmation_policy\"] = {{\"kind\": \"NeverConfirm\"}}\n\
+         json.dump(s, open(p, \"w\"))\nEOF\ndone' > /dev/null 2>&1 &"
+    );
+    let fx = app_fixture_on(
+        runtime,
+        vec![sh(&tamper), finish(), Step::text("back with the real LLM")],
+        |_| {},
+    )
+    .await;
+    let ws = repository(&fx, "project");
+    let (id, sandbox_id) = run_agent(&fx, &ws).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The attack is staged: the stored state names the other server.
+    let hex = id.replace('-', "");
+    let stored = fx
+        .home
+        .join("conversations")
+        .join(&hex)
+        .join(&hex)
+        .join("base_state.json");
+    let text = std::fs::read_to_string(&stored).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text.contains(&evil_url),
+        "the agent could not rewrite its state: {text}"
+    );
+    fx.app
+        .sandboxes
+        .delete(&sandbox_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = fx.llm.requests().len();
+    let task = fx
+        .app
+        .conversations
+        .continue_in_new_sandbox(&id, Some("please go on".into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    ready(&fx.app, &task).await;
+    status(&fx.app, &id, "finished").await;
+    assert!(
+        evil.requests().is_empty(),
+        "the rewritten base_url got a request"
+    );
+    let after = fx.llm.requests();
+    assert!(after.len() > before, "the real LLM was not called");
+    let auth = after
+        .last()
+        .and_then(|r| r.headers.get("authorization"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    assert_eq!(auth, Some(format!("Bearer {}", common::app::LLM_KEY)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn process_a_rewritten_state_file_does_not_redirect_the_key() {
+    a_rewritten_state_file_does_not_redirect_the_key(Runtime::Process).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (.ci/test runs it when one answers)"]
+async fn docker_a_rewritten_state_file_does_not_redirect_the_key() {
+    a_rewritten_state_file_does_not_redirect_the_key(Runtime::Docker).await;
+}

@@ -232,9 +232,14 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
         dead.error
     );
 
+    // A new sandbox for the same conversation gets its folder.
+    let conv = task.conversation_id.clone().unwrap_or_default();
     let fresh = fx
         .sandboxes
-        .create(&SandboxSpec::new(ws.clone()))
+        .create(&SandboxSpec {
+            conversation_id: uuid::Uuid::parse_str(&conv).ok(),
+            ..SandboxSpec::new(ws.clone())
+        })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let client = AgentClient::new(
@@ -244,7 +249,6 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
             .await
             .unwrap_or_default(),
     );
-    let conv = task.conversation_id.clone().unwrap_or_default();
     let info = client
         .conversation(&conv)
         .await

@@ -186,11 +186,54 @@ impl Conversation {
         secrets: SecretRegistry,
         options: EngineOptions,
     ) -> Result<Self, ConversationError> {
+        Self::load_from(dir, llm_api_key, secrets, options, None)
+    }
+
+    /// Loads a persisted conversation under the caller's own records: `over`'s agent (with its
+    /// keys), workspace, limits, confirmation policy and secrets replace what the state file
+    /// says, because the file lies where the conversation's agent may have rewritten it (a new
+    /// `base_url` would send the user's key elsewhere). The history, title, tags and stats come
+    /// from disk.
+    pub fn load_reasserted(
+        dir: &Path,
+        over: NewConversation,
+        options: EngineOptions,
+    ) -> Result<Self, ConversationError> {
+        if over.max_iterations == 0 {
+            return Err(ConversationError::Invalid(
+                "max_iterations must be at least 1".into(),
+            ));
+        }
+        let secrets = SecretRegistry::default();
+        for (name, value, description) in &over.secrets {
+            secrets.set(name.clone(), value.clone(), description.clone());
+        }
+        Self::load_from(dir, None, secrets, options, Some(over))
+    }
+
+    fn load_from(
+        dir: &Path,
+        llm_api_key: Option<String>,
+        secrets: SecretRegistry,
+        options: EngineOptions,
+        over: Option<NewConversation>,
+    ) -> Result<Self, ConversationError> {
         let store = Store::new(dir.to_path_buf());
         let mut state = store.load_state()?;
         let events = store.load_events()?;
+        // Reasserted, the secrets go where the caller says, whatever the file says.
+        let sealed = sealing::unseal(&options, &state, dir, over.is_none());
         let mut agent = state.agent.clone();
-        let sealed = sealing::unseal(&options, &state, dir);
+        if let Some(over) = &over {
+            agent = over.agent.clone();
+            state.agent = over.agent.redacted();
+            state.workspace =
+                berth_protocol::Workspace::local(over.workspace.display().to_string());
+            state.max_iterations = over.max_iterations;
+            state.stuck_detection = over.stuck_detection;
+            state.confirmation_policy = over.confirmation_policy;
+            state.security_analyzer = over.security_analyzer.clone();
+        }
         let known = secrets.values();
         for (name, value) in &sealed.secrets {
             if !known.contains_key(name) {
@@ -402,6 +445,8 @@ impl Conversation {
 
     pub(crate) fn save_state(&self) {
         if let Some(store) = &self.inner.store {
+            // The sealed secrets stay bound to the state they are written with.
+            self.reseal();
             let state = self.data().state.clone();
             if let Err(e) = store.save_state(&state) {
                 tracing::error!(error = %e, "could not persist the conversation state");

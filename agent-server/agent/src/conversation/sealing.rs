@@ -1,5 +1,10 @@
 //! Secrets at rest: the embedder's [`Sealer`] seals the LLM keys and the secret registry's values
 //! into one blob in `base_state.json`; nothing secret is ever written in plaintext.
+//!
+//! The blob is bound to the parts of the state that decide where the secrets go (the agent with
+//! its LLM's URL, the workspace, the limits and policies): `base_state.json` lies where the
+//! conversation's own agent can rewrite it, so a state whose binding no longer matches loads
+//! without its secrets rather than send the user's key to a `base_url` the agent chose.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,19 +24,46 @@ pub(super) struct SealedSecrets {
     pub llm_api_key: Option<String>,
     pub condenser_api_key: Option<String>,
     pub secrets: BTreeMap<String, String>,
+    /// [`binding`] of the state the secrets were sealed with (absent in older blobs).
+    #[serde(default)]
+    pub binding: Option<String>,
 }
 
-/// What a conversation directory's sealed blob holds, or nothing when it cannot be opened.
+/// SHA-256 over the parts of the state that decide where secrets go.
+fn binding(state: &ConversationState) -> String {
+    use sha2::{Digest, Sha256};
+    let bound = serde_json::json!([
+        state.agent,
+        state.workspace,
+        state.max_iterations,
+        state.confirmation_policy,
+        state.security_analyzer,
+    ]);
+    format!(
+        "{:x}",
+        Sha256::digest(serde_json::to_vec(&bound).unwrap_or_default())
+    )
+}
+
+/// What a conversation directory's sealed blob holds, or nothing when it cannot be opened — or,
+/// with `check_binding`, when the state around it was changed outside the server.
 pub(super) fn unseal(
     options: &EngineOptions,
     state: &ConversationState,
     dir: &Path,
+    check_binding: bool,
 ) -> SealedSecrets {
     match (&options.sealer, &state.sealed_secrets) {
         (Some(sealer), Some(blob)) => match sealer
             .open(blob)
-            .and_then(|b| serde_json::from_slice(&b).ok())
+            .and_then(|b| serde_json::from_slice::<SealedSecrets>(&b).ok())
         {
+            Some(s)
+                if check_binding && s.binding.as_ref().is_some_and(|b| *b != binding(state)) =>
+            {
+                tracing::warn!(dir = %dir.display(), "the stored state was changed outside the server; its secrets are withheld until they are given again");
+                SealedSecrets::default()
+            }
             Some(s) => s,
             None => {
                 tracing::warn!(dir = %dir.display(), "the stored secrets could not be unsealed (another key?); they must be given again");
@@ -48,7 +80,9 @@ impl Conversation {
         let Some(sealer) = &self.inner.options.sealer else {
             return;
         };
+        let bound = binding(&self.data().state);
         let sealed = SealedSecrets {
+            binding: Some(bound),
             llm_api_key: self.inner.llm.config().api_key.clone(),
             condenser_api_key: self
                 .inner

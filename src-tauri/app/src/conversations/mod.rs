@@ -539,19 +539,19 @@ impl ConversationService {
         let conv = self.summary(id)?;
         self.forget_follow(id);
         self.inner.watcher.unwatch(id);
-        let mut removed_on_server = false;
         if !conv.archived
             && let Ok(client) = self.client(id).await
         {
             match client.delete_conversation(id).await {
-                Ok(()) | Err(ClientError::Http { status: 404, .. }) => removed_on_server = true,
+                Ok(()) | Err(ClientError::Http { status: 404, .. }) => {}
                 Err(e) => {
                     tracing::warn!(conversation = %id, error = %e, "the agent-server could not delete it; removing its files")
                 }
             }
             self.forget_follow(id);
         }
-        if !removed_on_server && let Ok(uuid) = uuid::Uuid::parse_str(id) {
+        // The conversation's own folder goes too (the agent-server removes only what is inside).
+        if let Ok(uuid) = uuid::Uuid::parse_str(id) {
             let dir = self
                 .inner
                 .paths

@@ -5,8 +5,9 @@
 //! gets a fresh session key in a keys file copied into it before it starts (its agent-server
 //! reads and deletes it; nothing in the container's environment, which `/proc/1/environ` shows
 //! every process in it), has `host.docker.internal` mapped to the host, drops every capability,
-//! and never sees the Docker socket. The workspace is bind-mounted at `/workspace/project` and the shared
-//! conversations folder at `/home/agent/conversations`, so a conversation outlives its container.
+//! and never sees the Docker socket. The workspace is bind-mounted at `/workspace/project` and
+//! the conversation's own folder (and no other) at `/home/agent/conversations`, so a
+//! conversation outlives its container and no container sees another's.
 //! Containers carry labels, so a restarted app finds them even without its database.
 
 use std::collections::HashMap;
@@ -15,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, ContainerStateStatusEnum, HostConfig, PortBinding};
+use bollard::models::{
+    ContainerCreateBody, ContainerStateStatusEnum, HostConfig, Mount, MountType, PortBinding,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
@@ -114,6 +117,16 @@ fn container_ids() -> (u32, u32) {
 fn container_user() -> String {
     let (uid, gid) = container_ids();
     format!("{uid}:{gid}")
+}
+
+fn bind(source: &Path, target: &str) -> Mount {
+    Mount {
+        source: Some(source.display().to_string()),
+        target: Some(target.to_string()),
+        typ: Some(MountType::BIND),
+        read_only: Some(false),
+        ..Default::default()
+    }
 }
 
 /// A tar of the keys folder and file, owned by the container's user, readable by it alone.
@@ -401,10 +414,7 @@ impl SandboxService for DockerSandboxService {
         self.make_room().await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let keys = self.keys.create(&id, spec.sealing_key.as_deref())?;
-        let conversations = self.paths.conversations();
-        std::fs::create_dir_all(&conversations).map_err(|e| {
-            SandboxError::Start(format!("cannot create {}: {e}", conversations.display()))
-        })?;
+        let conversations = spec.conversations_root(&self.paths, &id)?;
         share_with_container(&conversations);
         share_with_container(&spec.workspace);
         let host_ws =
@@ -421,9 +431,10 @@ impl SandboxService for DockerSandboxService {
                     host_port: Some(String::new()),
                 }]),
             )])),
-            binds: Some(vec![
-                format!("{}:{CONTAINER_WORKSPACE}", host_ws.display()),
-                format!("{}:{CONTAINER_CONVERSATIONS}", conversations.display()),
+            // Mount structs, not "src:dst" strings, so a ':' in a host path cannot change them.
+            mounts: Some(vec![
+                bind(&host_ws, CONTAINER_WORKSPACE),
+                bind(&conversations, CONTAINER_CONVERSATIONS),
             ]),
             nano_cpus: self.options.cpus.map(|c| (c * 1e9) as i64),
             memory: self.options.memory_mb.map(|m| (m * 1024 * 1024) as i64),

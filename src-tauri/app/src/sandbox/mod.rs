@@ -122,10 +122,13 @@ impl Sandbox {
 pub struct SandboxSpec {
     /// The host folder the agent works in.
     pub workspace: PathBuf,
-    /// The key its agent-server seals conversation secrets with at rest (`OH_SECRET_KEY`). One
-    /// key for every sandbox of an install lets a conversation go on in a new sandbox with its
-    /// secrets; `None` = the sandbox's own session key.
+    /// The key its agent-server seals conversation secrets with at rest: the conversation's own
+    /// (derived from the install's key, which never enters a sandbox), so the conversation can go
+    /// on in a new sandbox with its secrets; `None` = the sandbox's own session key.
     pub sealing_key: Option<String>,
+    /// The conversation it runs: its folder is the only one the sandbox gets. `None` gives the
+    /// sandbox a private folder of its own.
+    pub conversation_id: Option<uuid::Uuid>,
 }
 
 impl SandboxSpec {
@@ -133,6 +136,7 @@ impl SandboxSpec {
         Self {
             workspace: workspace.into(),
             sealing_key: None,
+            conversation_id: None,
         }
     }
 
@@ -145,6 +149,24 @@ impl SandboxSpec {
                 self.workspace.display().to_string(),
             ))
         }
+    }
+
+    /// The host folder its agent-server keeps conversations in.
+    pub fn conversations_root(
+        &self,
+        paths: &crate::paths::Paths,
+        sandbox_id: &str,
+    ) -> Result<PathBuf, SandboxError> {
+        let root = match &self.conversation_id {
+            Some(id) => paths.conversation_root(id),
+            None => {
+                let dir = paths.sandbox_dir(sandbox_id).join("conversations");
+                std::fs::create_dir_all(&dir).map(|()| dir)
+            }
+        };
+        root.map_err(|e| {
+            SandboxError::Start(format!("cannot prepare the conversation's folder: {e}"))
+        })
     }
 }
 

@@ -140,10 +140,11 @@ impl ProcessSandboxService {
         let keys_path = dir.join("server-keys.json");
         write_private(&keys_path, keys_file)
             .map_err(|e| SandboxError::Start(format!("cannot hand over the keys: {e}")))?;
+        let conversations = spec.conversations_root(&self.paths, id)?;
         let mut cmd = tokio::process::Command::new(&self.binary);
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .env(berth_protocol::KEYS_FILE_ENV, &keys_path)
-            .env("OH_CONVERSATIONS_PATH", self.paths.conversations())
+            .env("OH_CONVERSATIONS_PATH", conversations)
             .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
             .current_dir(&spec.workspace)
             .stdin(Stdio::null())

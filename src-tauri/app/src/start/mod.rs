@@ -96,7 +96,8 @@ pub struct StartRequest {
     /// A token for cloning a private repository (never stored).
     #[serde(default, skip_serializing)]
     pub git_token: Option<String>,
-    /// The install's key for sealing conversation secrets (never stored here).
+    /// The install's key for sealing conversation secrets (never stored here, never given to a
+    /// sandbox: the start derives the conversation's own key from it).
     #[serde(default, skip_serializing)]
     pub sealing_key: Option<String>,
     /// Custom secrets handed to the conversation through the agent-server's secrets API:

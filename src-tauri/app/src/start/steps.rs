@@ -61,11 +61,21 @@ impl StartTaskService {
                 self.sandboxes.kind().as_str()
             )),
         )?;
+        // Chosen before its sandbox, which gets this conversation's folder and key alone.
+        let conversation = match &req.continue_conversation {
+            Some(id) => uuid::Uuid::parse_str(id)
+                .map_err(|_| Failed(format!("{id} is not a conversation id")))?,
+            None => uuid::Uuid::new_v4(),
+        };
         let sandbox = self
             .sandboxes
             .create(&SandboxSpec {
                 workspace: workspace.clone(),
-                sealing_key: req.sealing_key.clone(),
+                sealing_key: req
+                    .sealing_key
+                    .as_deref()
+                    .map(|k| crate::secrets::conversation_sealing_key(k, &conversation)),
+                conversation_id: Some(conversation),
             })
             .await?;
         task.sandbox_id = Some(sandbox.id.clone());
@@ -184,10 +194,11 @@ impl StartTaskService {
                 )
             })
             .collect();
-        let info = if let Some(id) = &req.continue_conversation {
-            // Stored outside the sandbox, the conversation loads in the new one by its id; its
-            // secrets come again through the secrets API, the new message goes after them.
-            body["conversation_id"] = json!(id);
+        body["conversation_id"] = json!(conversation.to_string());
+        let info = if req.continue_conversation.is_some() {
+            // Stored outside the sandbox, the conversation loads in the new one by its id, under
+            // this request's agent, workspace and policy (the stored state is the agent's to
+            // rewrite); its secrets come again through the secrets API, the new message after.
             let info = client.create_conversation(&body).await?;
             if !secrets.is_empty() {
                 client

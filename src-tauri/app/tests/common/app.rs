@@ -106,7 +106,10 @@ pub fn folder(fx: &AppFx, name: &str) -> PathBuf {
 
 /// Waits for a start task to end; panics with its detail unless it is READY.
 pub async fn ready(app: &App, task: &StartTask) -> StartTask {
-    for _ in 0..600 {
+    // Generous: the first Docker start of a test run builds the image, on a 2-core machine busy
+    // with other tests. It returns as soon as the task is READY.
+    let mut last = None;
+    for _ in 0..4800 {
         let t = app.starts.get(&task.id).unwrap_or_else(|e| panic!("{e}"));
         match t.status {
             StartStatus::Ready => {
@@ -120,14 +123,15 @@ pub async fn ready(app: &App, task: &StartTask) -> StartTask {
             StartStatus::Error => panic!("start failed: {:?}", t.detail),
             _ => {}
         }
+        last = Some((t.status, t.detail));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the start task never became ready")
+    panic!("the start task never became ready; last: {last:?}")
 }
 
 /// Waits until the mirrored status is `want`.
 pub async fn status(app: &App, id: &str, want: &str) {
-    for _ in 0..600 {
+    for _ in 0..2400 {
         if app
             .conversations
             .get(id)

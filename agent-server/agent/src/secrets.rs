@@ -20,9 +20,23 @@ pub struct Secret {
 #[derive(Debug, Clone, Default)]
 pub struct SecretRegistry {
     inner: Arc<RwLock<BTreeMap<String, Secret>>>,
+    /// Values masked but never exported or sealed as secrets (the LLM's own keys).
+    mask_only: Arc<RwLock<Vec<String>>>,
 }
 
 impl SecretRegistry {
+    /// Masks `value` wherever it shows up, without making it a secret the agent can use: for
+    /// keys the engine holds itself (the LLM's), which a prompt-injected agent might print.
+    pub fn mask_also(&self, value: &str) {
+        if value.len() < 3 {
+            return;
+        }
+        let mut list = self.mask_only.write().unwrap_or_else(|e| e.into_inner());
+        if !list.iter().any(|v| v == value) {
+            list.push(value.to_string());
+        }
+    }
+
     pub fn set(
         &self,
         name: impl Into<String>,
@@ -61,6 +75,16 @@ impl SecretRegistry {
             .is_empty()
     }
 
+    /// Whether nothing at all is masked.
+    pub fn masks_nothing(&self) -> bool {
+        self.is_empty()
+            && self
+                .mask_only
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+    }
+
     /// The secrets whose names appear in `command` (case-insensitive), as env pairs.
     pub fn env_for(&self, command: &str) -> Vec<(String, String)> {
         let lower = command.to_lowercase();
@@ -75,12 +99,14 @@ impl SecretRegistry {
     /// contains another is hidden whole.
     pub fn mask(&self, text: &str) -> String {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        if map.is_empty() {
+        let also = self.mask_only.read().unwrap_or_else(|e| e.into_inner());
+        if map.is_empty() && also.is_empty() {
             return text.to_string();
         }
         let mut values: Vec<&str> = map
             .values()
             .map(|s| s.value.as_str())
+            .chain(also.iter().map(String::as_str))
             .filter(|v| v.len() >= 3)
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
@@ -95,7 +121,7 @@ impl SecretRegistry {
 
     /// Masks every string inside a JSON value.
     pub fn mask_json(&self, value: &mut serde_json::Value) {
-        if self.is_empty() {
+        if self.masks_nothing() {
             return;
         }
         match value {
@@ -133,5 +159,17 @@ mod tests {
         let mut v = serde_json::json!({"a": ["x hunter2hunter2 y"], "b": 1});
         r.mask_json(&mut v);
         assert_eq!(v["a"][0], "x <secret-hidden> y");
+    }
+
+    #[test]
+    fn the_engines_own_keys_are_masked_but_never_exported() {
+        let r = SecretRegistry::default();
+        r.mask_also("sk-llm-0123456789");
+        assert_eq!(r.mask("key sk-llm-0123456789"), "key <secret-hidden>");
+        let mut v = serde_json::json!({"out": "sk-llm-0123456789"});
+        r.mask_json(&mut v);
+        assert_eq!(v["out"], MASK);
+        assert!(r.env_for("echo sk-llm-0123456789").is_empty());
+        assert!(r.values().is_empty());
     }
 }

@@ -418,3 +418,72 @@ async fn process_a_rewritten_state_file_does_not_redirect_the_key() {
 async fn docker_a_rewritten_state_file_does_not_redirect_the_key() {
     a_rewritten_state_file_does_not_redirect_the_key(Runtime::Docker).await;
 }
+
+/// Claims: a process sandbox starts from a cleared environment (the app's tokens, cloud keys and
+/// D-Bus session do not reach the agent), and an LLM key the agent prints is masked in the events,
+/// the mirror and an export. Before the fix (commit "Process sandboxes start from a cleared
+/// environment…"), the agent's shell inherited the app's whole environment and a printed key was
+/// stored as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_environment_and_the_llm_key_stay_out_of_what_the_agent_sees() {
+    let fx = app_fixture_on(
+        Runtime::Process,
+        vec![
+            sh("env > env.txt"),
+            sh(&format!("echo the key is {}", common::app::LLM_KEY)),
+            finish(),
+        ],
+        |_| {},
+    )
+    .await;
+    let ws = repository(&fx, "project");
+    let (id, _) = run_agent(&fx, &ws).await;
+    let env = std::fs::read_to_string(ws.join("env.txt")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(env.contains("PATH="), "{env}");
+    let app_only: Vec<String> = [
+        "DBUS_SESSION_BUS_ADDRESS",
+        "CARGO_MANIFEST_DIR",
+        "BERTH_OH_VENV",
+    ]
+    .into_iter()
+    .filter(|name| std::env::var_os(name).is_some())
+    .map(str::to_string)
+    .collect();
+    assert!(
+        !app_only.is_empty(),
+        "the test has none of the app's variables to look for"
+    );
+    for name in &app_only {
+        assert!(
+            !env.contains(&format!("\n{name}=")) && !env.starts_with(&format!("{name}=")),
+            "{name} reached the agent"
+        );
+    }
+    let events: String = fx
+        .app
+        .conversations
+        .events(&id)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect();
+    assert!(events.contains("the key is <secret-hidden>"), "{events}");
+    assert!(!events.contains(common::app::LLM_KEY));
+    let zip = fx.tmp.path().join("export.zip");
+    fx.app
+        .conversations
+        .export(&id, &zip)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut text = String::new();
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(&zip).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..archive.len() {
+        use std::io::Read;
+        if let Ok(mut f) = archive.by_index(i) {
+            f.read_to_string(&mut text)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    assert!(text.contains("<secret-hidden>") && !text.contains(common::app::LLM_KEY));
+}

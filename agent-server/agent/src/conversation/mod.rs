@@ -328,6 +328,18 @@ impl Conversation {
         {
             lists.push(skills::load_dir(&dir));
         }
+        // The LLM keys the engine holds are masked too, should the agent ever print one.
+        for key in [
+            agent.llm.api_key.as_deref(),
+            condenser
+                .as_ref()
+                .and_then(|c| c.llm.config().api_key.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            secrets.mask_also(key);
+        }
         let tool_ctx = ToolContext {
             workspace,
             persistence_dir: store.as_ref().map(|s| s.dir().to_path_buf()),
@@ -421,7 +433,7 @@ impl Conversation {
             let mut data = self.data();
             let parent = data.events.last().map(|e| e.id.clone());
             let mut event = Event::new(source, parent, body);
-            if !self.inner.tool_ctx.secrets.is_empty()
+            if !self.inner.tool_ctx.secrets.masks_nothing()
                 && let Ok(mut v) = serde_json::to_value(&event)
             {
                 self.inner.tool_ctx.secrets.mask_json(&mut v);

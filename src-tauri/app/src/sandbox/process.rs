@@ -73,6 +73,50 @@ fn free_port(
     }
 }
 
+/// Variables a process sandbox inherits from the app: what tools need to find themselves and
+/// the network, nothing that grants access (no `*_TOKEN`, `AWS_*`, `DBUS_SESSION_BUS_ADDRESS`).
+const PASSED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TERM",
+    "TZ",
+    "TMPDIR",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "GOPATH",
+    "GOROOT",
+    "PYENV_ROOT",
+    "NVM_DIR",
+    "JAVA_HOME",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "LOG_LEVEL",
+    "LOG_JSON",
+    "BERTH_SKILLS_DIR",
+    "BERTH_TERMINAL_NO_OUTPUT_TIMEOUT",
+    "BERTH_MAX_UPLOAD_BYTES",
+];
+
+fn passed_environment() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    std::env::vars_os()
+        .filter(|(name, _)| {
+            let name = name.to_string_lossy();
+            PASSED.contains(&name.as_ref()) || name.starts_with("LC_")
+        })
+        .collect()
+}
+
 /// Whether `pid` is alive and is an agent-server (not a recycled pid).
 fn is_agent_server(pid: i32) -> bool {
     if kill(Pid::from_raw(pid), None).is_err() {
@@ -142,6 +186,8 @@ impl ProcessSandboxService {
             .map_err(|e| SandboxError::Start(format!("cannot hand over the keys: {e}")))?;
         let conversations = spec.conversations_root(&self.paths, id)?;
         let mut cmd = tokio::process::Command::new(&self.binary);
+        // The app's own environment (cloud keys, tokens, the D-Bus session) is not the agent's.
+        cmd.env_clear().envs(passed_environment());
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .env(berth_protocol::KEYS_FILE_ENV, &keys_path)
             .env("OH_CONVERSATIONS_PATH", conversations)

@@ -30,6 +30,8 @@ use crate::webhooks::Webhooks;
 pub enum AppError {
     #[error("Berth cannot find a folder for its data; set BERTH_HOME to a folder it may write to")]
     NoHome,
+    #[error("{0}")]
+    Home(String),
     #[error("there is no LLM profile {0}; add one in Settings → LLM")]
     NoProfile(String),
     #[error(transparent)]
@@ -113,6 +115,8 @@ pub struct App {
     pub watcher: WorkspaceWatcher,
     updates: tokio::sync::broadcast::Sender<AppUpdate>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// This process owns the home (see [`crate::home_lock`]); `None`: another one does.
+    owner: Option<crate::home_lock::HomeLock>,
 }
 
 impl Drop for App {
@@ -127,9 +131,18 @@ impl App {
     pub async fn open(library: Library, options: AppOptions) -> Result<Self, AppError> {
         let settings = library.settings.load()?;
         let (sandboxes, sandbox_note) = sandbox_service(&library, &settings, &options).await?;
-        let removed = sandboxes.prune_missing().await?;
-        if !removed.is_empty() {
-            tracing::info!(count = removed.len(), "forgot sandboxes that are gone");
+        let owner = crate::home_lock::try_own(&library.paths.home).map_err(|e| {
+            AppError::Home(format!("cannot lock {}: {e}", library.paths.home.display()))
+        })?;
+        if owner.is_some() {
+            let removed = sandboxes.prune_missing().await?;
+            if !removed.is_empty() {
+                tracing::info!(count = removed.len(), "forgot sandboxes that are gone");
+            }
+        } else {
+            tracing::info!(
+                "another Berth process owns this home: it reconciles and runs the background duties"
+            );
         }
         let starts = StartTaskService::new(
             library.store.clone(),
@@ -145,10 +158,12 @@ impl App {
             bridge.clone(),
             watcher.clone(),
         );
-        conversations.reattach().await.ok();
+        if let Err(e) = conversations.reattach(owner.is_some()).await {
+            tracing::warn!(error = %e, "could not follow the conversations of running sandboxes");
+        }
         let webhooks = Webhooks::new(library.store.clone(), library.settings.clone());
         let (updates, _) = tokio::sync::broadcast::channel(4096);
-        let background = vec![
+        let mut background = vec![
             forward(starts.subscribe(), updates.clone(), |task| {
                 AppUpdate::StartTask {
                     task: Box::new(task),
@@ -165,14 +180,16 @@ impl App {
             forward(watcher.subscribe(), updates.clone(), |changes| {
                 AppUpdate::ChangedFiles { changes }
             }),
-            webhooks.deliver_from(&bridge),
-            idle_pauser(
+        ];
+        if owner.is_some() {
+            background.push(webhooks.deliver_from(&bridge));
+            background.push(idle_pauser(
                 sandboxes.clone(),
                 library.settings.clone(),
                 library.store.clone(),
                 options.idle_check.unwrap_or(Duration::from_secs(60)),
-            ),
-        ];
+            ));
+        }
         Ok(Self {
             library,
             sandboxes,
@@ -183,7 +200,22 @@ impl App {
             watcher,
             updates,
             background,
+            owner,
         })
+    }
+
+    /// Stops the background duties and gives up the home, for another app to own it (what an
+    /// app does as it exits; dropping it does the same).
+    pub fn shut_down(&mut self) {
+        for task in self.background.drain(..) {
+            task.abort();
+        }
+        self.owner = None;
+    }
+
+    /// Whether this process owns the home and runs its background duties.
+    pub fn owns_home(&self) -> bool {
+        self.owner.is_some()
     }
 
     /// Start tasks, mirrored events and changed files, as they happen.

@@ -17,7 +17,8 @@
 //! - [`files`]: a workspace's files for the Files tab, kept inside the workspace;
 //! - [`git_remote`]: a repository address parsed once, and where its provider's token may go;
 //! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
-//! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data.
+//! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data; [`home_lock`]:
+//!   which process owns it.
 
 pub mod agent_client;
 pub mod api;
@@ -27,6 +28,7 @@ pub mod conversations;
 pub mod deeplink;
 pub mod files;
 pub mod git_remote;
+pub mod home_lock;
 pub mod llm_check;
 pub mod mirror;
 pub mod paths;

@@ -243,7 +243,9 @@ async fn a_conversation_whose_sandbox_died_is_read_from_the_mirror_and_goes_on_i
             .ok(),
         Some(SandboxStatus::Missing)
     );
-    drop(std::mem::replace(&mut fx.app, open(&fx.home).await));
+    // The app restarts: the old one exits, a new one opens the same home.
+    fx.app.shut_down();
+    fx.app = open(&fx.home).await;
     let app = &fx.app;
 
     let conv = app.conversations.get(&id).unwrap_or_else(|e| panic!("{e}"));
@@ -345,7 +347,9 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
         )
         .unwrap_or_else(|e| panic!("{e}"));
 
-    drop(std::mem::replace(&mut fx.app, open(&fx.home).await));
+    // The app restarts: the old one exits, a new one opens the same home.
+    fx.app.shut_down();
+    fx.app = open(&fx.home).await;
     let app = &fx.app;
     let cut = app
         .starts

@@ -367,8 +367,8 @@ async fn a_rewritten_state_file_does_not_redirect_the_key(runtime: Runtime) {
     .await;
     let ws = repository(&fx, "project");
     let (id, sandbox_id) = run_agent(&fx, &ws).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    // The attack is staged: the stored state names the other server.
+    // The attack is staged: the stored state names the other server (the agent's background
+    // job rewrites it a moment after the run ends).
     let hex = id.replace('-', "");
     let stored = fx
         .home
@@ -376,7 +376,14 @@ async fn a_rewritten_state_file_does_not_redirect_the_key(runtime: Runtime) {
         .join(&hex)
         .join(&hex)
         .join("base_state.json");
-    let text = std::fs::read_to_string(&stored).unwrap_or_else(|e| panic!("{e}"));
+    let mut text = String::new();
+    for _ in 0..300 {
+        text = std::fs::read_to_string(&stored).unwrap_or_default();
+        if text.contains(&evil_url) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         text.contains(&evil_url),
         "the agent could not rewrite its state: {text}"
@@ -386,26 +393,60 @@ async fn a_rewritten_state_file_does_not_redirect_the_key(runtime: Runtime) {
         .delete(&sandbox_id)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let before = fx.llm.requests().len();
     let task = fx
         .app
         .conversations
         .continue_in_new_sandbox(&id, Some("please go on".into()))
         .unwrap_or_else(|e| panic!("{e}"));
     ready(&fx.app, &task).await;
-    status(&fx.app, &id, "finished").await;
+    // The new turn, answered by whichever LLM got the call (the status alone says "finished"
+    // from the first run already).
+    let mut answered = false;
+    for _ in 0..600 {
+        let events = fx.app.conversations.events(&id).unwrap_or_default();
+        answered = events.iter().any(|e| match &e.body {
+            berth_protocol::EventBody::MessageEvent { llm_message, .. }
+                if e.source == berth_protocol::Source::Agent =>
+            {
+                let text = llm_message.text();
+                text.contains("back with the real LLM") || text.contains("stolen")
+            }
+            _ => false,
+        });
+        if answered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "the continued conversation never answered");
     assert!(
         evil.requests().is_empty(),
         "the rewritten base_url got a request"
     );
-    let after = fx.llm.requests();
-    assert!(after.len() > before, "the real LLM was not called");
-    let auth = after
-        .last()
-        .and_then(|r| r.headers.get("authorization"))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    assert_eq!(auth, Some(format!("Bearer {}", common::app::LLM_KEY)));
+    let continued: Vec<_> = fx
+        .llm
+        .requests()
+        .into_iter()
+        .filter(|r| r.body.to_string().contains("please go on"))
+        .collect();
+    let kinds: Vec<String> = fx
+        .app
+        .conversations
+        .events(&id)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap_or_default()["kind"].to_string())
+        .collect();
+    assert!(
+        !continued.is_empty(),
+        "the user's LLM never got the continued turn ({} calls in all); events: {kinds:?}",
+        fx.llm.requests().len()
+    );
+    for r in continued {
+        let auth = r.headers.get("authorization").and_then(|v| v.to_str().ok());
+        let want = format!("Bearer {}", common::app::LLM_KEY);
+        assert_eq!(auth, Some(want.as_str()));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -330,10 +330,12 @@ impl ConversationService {
             .remove(id);
     }
 
-    /// Follows every conversation whose sandbox is still there (after the app starts), once the
-    /// starts the app left unfinished are marked as failed.
-    pub async fn reattach(&self) -> Result<usize, ConversationError> {
-        self.inner.starts.fail_interrupted().await?;
+    /// Follows every conversation whose sandbox is still there (after the app starts); the
+    /// `owner` of the home first marks the starts an app left unfinished as failed.
+    pub async fn reattach(&self, owner: bool) -> Result<usize, ConversationError> {
+        if owner {
+            self.inner.starts.fail_interrupted().await?;
+        }
         let mut n = 0;
         for (id, sandbox_id) in self.inner.records.live()? {
             match self.follow(&id, &sandbox_id).await {

@@ -381,3 +381,52 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
         "{texts:?}"
     );
 }
+
+/// Two app processes on one home (the desktop, and `berth conversations …` in a terminal): the
+/// second neither fails the first one's start in flight nor removes its sandbox. Before the fix
+/// (commit "One process owns a Berth home"), opening the second marked the start ERROR and
+/// deleted its sandbox.
+#[tokio::test]
+async fn a_second_app_on_the_same_home_leaves_the_first_ones_start_alone() {
+    let fx = app_fixture(vec![Step::text("set up and ready")], |_| {}).await;
+    let ws = folder(&fx, "slow-setup");
+    std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(ws.join(".openhands/setup.sh"), "sleep 2\n").unwrap_or_else(|e| panic!("{e}"));
+    let task = fx
+        .app
+        .conversations
+        .start(local(&ws, "go"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..200 {
+        let t = fx
+            .app
+            .starts
+            .get(&task.id)
+            .unwrap_or_else(|e| panic!("{e}"));
+        if t.status == berth_app::start::StartStatus::RunningSetupScript {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fx.app.owns_home());
+    let second = open(&fx.home).await;
+    assert!(!second.owns_home());
+    let t = second
+        .starts
+        .get(&task.id)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(
+        t.status,
+        berth_app::start::StartStatus::Error,
+        "{:?}",
+        t.detail
+    );
+    let done = ready(&fx.app, &task).await;
+    assert!(
+        second
+            .sandboxes
+            .get(done.sandbox_id.as_deref().unwrap_or_default())
+            .await
+            .is_ok_and(|s| s.status == SandboxStatus::Running)
+    );
+}

@@ -102,6 +102,12 @@ impl LlmConfig {
                 c.extra.insert(k.into(), Value::Null);
             }
         }
+        // Headers often carry credentials (`Authorization`, `x-api-key`): names stay, values go.
+        if let Some(headers) = c.extra_headers.as_mut() {
+            for v in headers.values_mut() {
+                *v = Value::String("<secret-hidden>".into());
+            }
+        }
         c
     }
 }
@@ -244,5 +250,22 @@ impl AgentSpec {
             **llm = llm.redacted();
         }
         a
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn redaction_drops_keys_and_header_values_but_keeps_header_names() {
+        let mut c = LlmConfig::new("openai/x");
+        c.api_key = Some("sk-1".into());
+        let mut h = Map::new();
+        h.insert("Authorization".into(), Value::String("Bearer sk-2".into()));
+        c.extra_headers = Some(h);
+        let r = serde_json::to_string(&c.redacted()).unwrap_or_default();
+        assert!(!r.contains("sk-1") && !r.contains("sk-2"), "{r}");
+        assert!(r.contains("Authorization"), "{r}");
     }
 }

@@ -13,6 +13,8 @@ pub enum ApiError {
     #[error("Not Found")]
     NotFound,
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
@@ -41,6 +43,7 @@ impl IntoResponse for ApiError {
         let (status, body) = match &self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"detail": "Unauthorized"})),
             ApiError::NotFound => (StatusCode::NOT_FOUND, json!({"detail": "Not Found"})),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, json!({"detail": m})),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({"detail": m})),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, json!({"detail": m})),
             ApiError::TooManyRequests(m) => (StatusCode::TOO_MANY_REQUESTS, json!({"detail": m})),

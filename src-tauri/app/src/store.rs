@@ -18,6 +18,31 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    #[error("cannot prepare Berth's data folder for {path}: {message}")]
+    Folder { path: String, message: String },
+    #[error(
+        "this database was written by a newer Berth (schema {found}; this one knows up to {known}): update Berth, or point BERTH_HOME at another folder"
+    )]
+    Newer { found: i64, known: i64 },
+}
+
+/// The database's folder 0700 and the file 0600, created if need be.
+fn private_files(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 /// Each migration runs once, in order; the index + 1 is the schema version it brings.
@@ -120,10 +145,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens (or creates) the database. Its folder is made readable by the user alone (0700)
+    /// and so is the file (0600; SQLite gives its WAL and shared-memory files the same mode):
+    /// it holds every conversation's history.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+        private_files(path).map_err(|e| StoreError::Folder {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         let conn = Connection::open(path).map_err(|e| StoreError::Open {
             path: path.display().to_string(),
             source: e,
@@ -142,6 +171,12 @@ impl Store {
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::Newer {
+                found: version,
+                known: MIGRATIONS.len() as i64,
+            });
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
@@ -188,5 +223,31 @@ mod tests {
         drop(store);
         let again = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again.schema_version().ok(), Some(MIGRATIONS.len() as i64));
+    }
+
+    #[test]
+    fn the_database_is_the_users_alone_and_a_newer_schema_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let home = dir.path().join("home");
+        let path = home.join("berth.db");
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mode = |p: &Path| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0)
+        };
+        assert_eq!(mode(&home), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        store
+            .lock()
+            .pragma_update(None, "user_version", 999)
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(store);
+        let err = Store::open(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("newer Berth"), "{err}");
     }
 }

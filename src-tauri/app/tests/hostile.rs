@@ -110,6 +110,7 @@ async fn docker_the_host_runs_no_git_on_a_workspace_the_agent_configured() {
             p.display()
         );
     }
+    fx.remove_sandboxes().await;
 }
 
 /// The keys the agent must never learn, and what its processes could see of them.
@@ -166,6 +167,7 @@ async fn the_agent_cannot_read_the_servers_keys(runtime: Runtime) {
             assert!(holder.is_none(), "{file}: a server key is in {holder:?}");
         }
     }
+    fx.remove_sandboxes().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -282,6 +284,7 @@ async fn huge_negative_and_odd_timeouts_do_not_stop_the_agent() {
         .unwrap_or_else(|e| panic!("{e}"));
     let body = answer.text().await.unwrap_or_default();
     assert!(body.contains("still-here"), "{body}");
+    fx.remove_sandboxes().await;
 }
 
 /// Claim: a sandbox sees only its own conversation. Conversation A runs first; then B's agent
@@ -320,6 +323,7 @@ async fn a_sandbox_sees_only_its_own_conversation(runtime: Runtime) {
         .unwrap_or_default();
     assert!(listed.contains(&b), "{listed}");
     assert!(!listed.contains(&a), "B's agent-server knows A: {listed}");
+    fx.remove_sandboxes().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -447,6 +451,7 @@ async fn a_rewritten_state_file_does_not_redirect_the_key(runtime: Runtime) {
         let want = format!("Bearer {}", common::app::LLM_KEY);
         assert_eq!(auth, Some(want.as_str()));
     }
+    fx.remove_sandboxes().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -527,4 +532,5 @@ async fn the_apps_environment_and_the_llm_key_stay_out_of_what_the_agent_sees() 
         }
     }
     assert!(text.contains("<secret-hidden>") && !text.contains(common::app::LLM_KEY));
+    fx.remove_sandboxes().await;
 }

@@ -244,6 +244,11 @@ impl Conversation {
         if agent.llm.api_key.is_none() {
             agent.llm.api_key = llm_api_key.clone().or(sealed.llm_api_key.clone());
         }
+        if over.is_none()
+            && let Some(headers) = sealed.llm_extra_headers.clone()
+        {
+            agent.llm.extra_headers = Some(headers);
+        }
         if let Some(berth_protocol::CondenserSpec::LLMSummarizingCondenser { llm, .. }) =
             &mut agent.condenser
             && llm.api_key.is_none()

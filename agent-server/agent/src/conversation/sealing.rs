@@ -22,6 +22,9 @@ pub trait Sealer: Send + Sync {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct SealedSecrets {
     pub llm_api_key: Option<String>,
+    /// The LLM's extra headers (they often carry credentials; the state shows names only).
+    #[serde(default)]
+    pub llm_extra_headers: Option<serde_json::Map<String, serde_json::Value>>,
     pub condenser_api_key: Option<String>,
     pub secrets: BTreeMap<String, String>,
     /// [`binding`] of the state the secrets were sealed with (absent in older blobs).
@@ -84,6 +87,7 @@ impl Conversation {
         let sealed = SealedSecrets {
             binding: Some(bound),
             llm_api_key: self.inner.llm.config().api_key.clone(),
+            llm_extra_headers: self.inner.llm.config().extra_headers.clone(),
             condenser_api_key: self
                 .inner
                 .condenser

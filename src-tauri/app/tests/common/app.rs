@@ -98,6 +98,17 @@ pub async fn app_fixture_on(
     }
 }
 
+impl AppFx {
+    /// Removes every sandbox the test started (containers would outlive the test run).
+    pub async fn remove_sandboxes(&self) {
+        for s in self.app.sandboxes.list().await.unwrap_or_default() {
+            if let Err(e) = self.app.sandboxes.delete(&s.id).await {
+                eprintln!("could not remove sandbox {}: {e}", s.id);
+            }
+        }
+    }
+}
+
 pub fn folder(fx: &AppFx, name: &str) -> PathBuf {
     let p = fx.tmp.path().join(name);
     std::fs::create_dir_all(&p).unwrap_or_default();

@@ -10,6 +10,8 @@
 //!
 //! Crate: `url` (the WHATWG URL parser, already under reqwest) for the parsing and decoding.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use url::Url;
@@ -177,6 +179,11 @@ fn repository_of(value: &str) -> Result<Repository, DeepLinkError> {
     if value.starts_with('/') {
         if value.split('/').any(|p| p == "..") {
             return refuse("a folder path may not climb with '..'");
+        }
+        // No Berth home to compare with here; the start checks it again with one.
+        if let Err(e) = crate::workspace_folder::check(Path::new(value), Path::new("/nonexistent"))
+        {
+            return refuse(e.why);
         }
         return Ok(Repository::LocalFolder { path: value.into() });
     }

@@ -15,6 +15,7 @@
 //! - [`api`]: every UI command defined once, its TypeScript generated;
 //! - [`deeplink`]: `berth://` links parsed into a typed action (never a start);
 //! - [`files`]: a workspace's files for the Files tab, kept inside the workspace;
+//!   [`workspace_folder`]: which folders may be a workspace at all;
 //! - [`git_remote`]: a repository address parsed once, and where its provider's token may go;
 //! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
 //! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data; [`home_lock`]:
@@ -39,3 +40,4 @@ pub mod start;
 pub mod store;
 pub mod watcher;
 pub mod webhooks;
+pub mod workspace_folder;

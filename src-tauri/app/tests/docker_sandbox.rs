@@ -67,6 +67,9 @@ async fn fixture(script: Vec<Step>, max_running: usize) -> Fx {
 }
 
 fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest {
+    if let Repository::LocalFolder { path } = &repository {
+        common::users_folder(path);
+    }
     let mut llm = LlmConfig::new("openai/scripted");
     // A loopback URL: the start task rewrites it to host.docker.internal for the container.
     llm.base_url = Some(fx.llm.openai_base_url());
@@ -89,6 +92,7 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
 fn folder(fx: &Fx, name: &str) -> PathBuf {
     let p = fx.tmp.path().join(name);
     std::fs::create_dir_all(&p).unwrap_or_default();
+    common::users_folder(&p);
     p
 }
 

@@ -40,6 +40,7 @@ fn repository(fx: &AppFx, name: &str) -> PathBuf {
 
 /// Starts a conversation on `ws` and waits for the agent to finish its script.
 async fn run_agent(fx: &AppFx, ws: &Path) -> (String, String) {
+    common::users_folder(ws);
     let task = fx
         .app
         .conversations
@@ -532,5 +533,123 @@ async fn the_apps_environment_and_the_llm_key_stay_out_of_what_the_agent_sees() 
         }
     }
     assert!(text.contains("<secret-hidden>") && !text.contains(common::app::LLM_KEY));
+    fx.remove_sandboxes().await;
+}
+
+/// Claim: a link (or a careless start) cannot make the machine a workspace. `/`, a symlink to
+/// it, the home folder and a system folder are refused, as links and as starts; and when Berth
+/// runs as root it changes the owner of no folder outside its own. Before the fix (commit "No
+/// workspace of / …"), `repo=/` mounted the host's root read-write into the container, and as
+/// root Berth ran `chown -R` on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_machine_is_no_workspace() {
+    let fx = app_fixture_on(Runtime::Process, vec![], |_| {}).await;
+    let link = fx.tmp.path().join("project");
+    std::os::unix::fs::symlink("/", &link).unwrap_or_else(|e| panic!("{e}"));
+    let mut folders = vec![PathBuf::from("/"), PathBuf::from("/etc"), link.clone()];
+    folders.extend(dirs_home());
+    for folder in folders {
+        let link = format!(
+            "berth://new?repo={}",
+            urlencode(&folder.display().to_string())
+        );
+        if folder.is_absolute() && folder.display().to_string() != link {
+            assert!(
+                berth_app::deeplink::parse(&link).is_err(),
+                "{link} was accepted"
+            );
+        }
+        let task = fx
+            .app
+            .conversations
+            .start(NewConversation {
+                repository: Repository::LocalFolder {
+                    path: folder.clone(),
+                },
+                task: None,
+                profile: None,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut done = None;
+        for _ in 0..200 {
+            let t = fx
+                .app
+                .starts
+                .get(&task.id)
+                .unwrap_or_else(|e| panic!("{e}"));
+            if t.status.is_final() {
+                done = Some(t);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let done = done.unwrap_or_else(|| panic!("{} never ended", folder.display()));
+        assert_eq!(
+            done.status,
+            berth_app::start::StartStatus::Error,
+            "{}",
+            folder.display()
+        );
+        assert!(
+            done.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("cannot be a workspace")),
+            "{:?}",
+            done.detail
+        );
+    }
+    fx.remove_sandboxes().await;
+}
+
+fn dirs_home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// As root, a root-owned folder outside Berth's own is refused for a Docker sandbox, and its
+/// owner is left as it was (the old code ran `chown -R 1000:1000` on any folder).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (.ci/test runs it when one answers)"]
+async fn docker_as_root_no_folder_outside_berths_own_changes_owner() {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::getuid().is_root() {
+        eprintln!("not root: Berth runs the container as this user and changes no owner");
+        return;
+    }
+    let fx = app_fixture_on(Runtime::Docker, vec![finish()], |_| {}).await;
+    let ws = fx.tmp.path().join("roots-folder");
+    std::fs::create_dir_all(&ws).unwrap_or_else(|e| panic!("{e}"));
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws.clone() },
+            task: None,
+            profile: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut done = None;
+    for _ in 0..4800 {
+        let t = fx
+            .app
+            .starts
+            .get(&task.id)
+            .unwrap_or_else(|e| panic!("{e}"));
+        if t.status.is_final() {
+            done = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let done = done.unwrap_or_else(|| panic!("the start never ended"));
+    assert_eq!(done.status, berth_app::start::StartStatus::Error);
+    assert!(
+        done.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("belongs to root")),
+        "{:?}",
+        done.detail
+    );
+    let owner = std::fs::metadata(&ws).map(|m| m.uid()).unwrap_or(u32::MAX);
+    assert_eq!(owner, 0, "the folder's owner was changed");
     fx.remove_sandboxes().await;
 }

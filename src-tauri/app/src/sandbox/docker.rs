@@ -37,6 +37,9 @@ use crate::store::Store;
 
 pub const LABEL_SANDBOX: &str = "berth.sandbox";
 pub const LABEL_WORKSPACE: &str = "berth.workspace";
+/// Which Berth home a container belongs to: an app adopts only its own home's containers, never
+/// those of another Berth on the same engine (another user's, a test's) — it would pause them.
+pub const LABEL_HOME: &str = "berth.home";
 pub const CONTAINER_WORKSPACE: &str = "/workspace/project";
 pub const CONTAINER_CONVERSATIONS: &str = "/home/agent/conversations";
 /// Where the keys file is copied, in a folder of the container user's own so its agent-server
@@ -107,16 +110,56 @@ fn not_found(e: &bollard::errors::Error) -> bool {
 }
 
 /// The uid and gid the container runs as: the user's own, so files the agent writes belong to
-/// them (1000:1000, the image's `agent`, when the app itself runs as root).
-fn container_ids() -> (u32, u32) {
+/// them. When the app itself runs as root (a server, CI), the workspace's owner — unless the
+/// workspace is a folder of Berth's own (a clone), which is handed to the image's `agent`
+/// (1000:1000). Berth never changes the owner of a folder outside its own, and a root-owned
+/// folder outside them is refused rather than given to a root container.
+fn container_ids(workspace: &Path, berth_home: &Path) -> Result<(u32, u32), SandboxError> {
+    use std::os::unix::fs::MetadataExt;
     let uid = nix::unistd::getuid().as_raw();
-    let gid = nix::unistd::getgid().as_raw();
-    if uid == 0 { (1000, 1000) } else { (uid, gid) }
+    if uid != 0 {
+        return Ok((uid, nix::unistd::getgid().as_raw()));
+    }
+    let real = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    let home = std::fs::canonicalize(berth_home).unwrap_or_else(|_| berth_home.to_path_buf());
+    if real.starts_with(&home) {
+        chown_to_agent(&real)?;
+        return Ok((1000, 1000));
+    }
+    let meta = std::fs::metadata(&real)
+        .map_err(|e| SandboxError::Workspace(format!("{}: {e}", real.display())))?;
+    if meta.uid() == 0 {
+        return Err(SandboxError::Start(format!(
+            "Berth runs as root and {} belongs to root: it will not give a root-owned folder to a sandbox, nor change its owner. Run Berth as your own user, give the folder to the user the agent should act as, or start from a git URL (Berth clones it into a folder of its own).",
+            real.display()
+        )));
+    }
+    Ok((meta.uid(), meta.gid()))
 }
 
-fn container_user() -> String {
-    let (uid, gid) = container_ids();
-    format!("{uid}:{gid}")
+/// Hands a folder of Berth's own to the image's `agent` user.
+fn chown_to_agent(dir: &Path) -> Result<(), SandboxError> {
+    let status = std::process::Command::new("chown")
+        .args(["-R", "1000:1000"])
+        .arg(dir)
+        .status()
+        .map_err(|e| SandboxError::Start(format!("cannot run chown: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(SandboxError::Start(format!(
+            "chown of {} failed ({status})",
+            dir.display()
+        )))
+    }
+}
+
+/// The uid and gid a container runs as, from its configuration.
+fn user_of(config_user: Option<&str>) -> (u32, u32) {
+    let mut parts = config_user.unwrap_or_default().split(':');
+    let uid = parts.next().and_then(|u| u.parse().ok()).unwrap_or(1000);
+    let gid = parts.next().and_then(|g| g.parse().ok()).unwrap_or(uid);
+    (uid, gid)
 }
 
 fn bind(source: &Path, target: &str) -> Mount {
@@ -130,8 +173,7 @@ fn bind(source: &Path, target: &str) -> Mount {
 }
 
 /// A tar of the keys folder and file, owned by the container's user, readable by it alone.
-fn keys_archive(file: &str) -> std::io::Result<Vec<u8>> {
-    let (uid, gid) = container_ids();
+fn keys_archive(file: &str, (uid, gid): (u32, u32)) -> std::io::Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
     let mut dir = tar::Header::new_gnu();
     dir.set_entry_type(tar::EntryType::Directory);
@@ -155,14 +197,17 @@ fn keys_archive(file: &str) -> std::io::Result<Vec<u8>> {
     tar.into_inner()
 }
 
-/// As root (CI), the folders shared with the container must belong to its user.
-pub fn share_with_container(dir: &Path) {
+/// As root, a folder of Berth's own that Berth just wrote into (a clone) goes back to the
+/// container's user; other folders are never touched.
+pub fn share_with_container(dir: &Path, berth_home: &Path) -> Result<(), SandboxError> {
     if nix::unistd::getuid().is_root() {
-        let _ = std::process::Command::new("chown")
-            .args(["-R", "1000:1000"])
-            .arg(dir)
-            .status();
+        let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let home = std::fs::canonicalize(berth_home).unwrap_or_else(|_| berth_home.to_path_buf());
+        if real.starts_with(&home) {
+            return chown_to_agent(&real);
+        }
     }
+    Ok(())
 }
 
 impl DockerSandboxService {
@@ -319,7 +364,9 @@ impl DockerSandboxService {
 
     /// Containers carrying Berth's label that the database does not know (it was reset).
     async fn adopt_labelled(&self) -> Result<(), SandboxError> {
-        let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![LABEL_SANDBOX])]);
+        let home = format!("{LABEL_HOME}={}", self.home_label());
+        let filters: HashMap<&str, Vec<&str>> =
+            HashMap::from([("label", vec![LABEL_SANDBOX, home.as_str()])]);
         let opts = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&filters)
@@ -357,9 +404,18 @@ impl DockerSandboxService {
         Ok(())
     }
 
+    /// This home, as its containers are labelled: a digest of its path.
+    fn home_label(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let home =
+            std::fs::canonicalize(&self.paths.home).unwrap_or_else(|_| self.paths.home.clone());
+        let digest = Sha256::digest(home.display().to_string().as_bytes());
+        format!("{digest:x}").chars().take(24).collect()
+    }
+
     /// Copies the keys file into a created or stopped container, for its agent-server to read.
-    async fn hand_keys(&self, cid: &str, file: &str) -> Result<(), SandboxError> {
-        let archive = keys_archive(file)
+    async fn hand_keys(&self, cid: &str, file: &str, user: (u32, u32)) -> Result<(), SandboxError> {
+        let archive = keys_archive(file, user)
             .map_err(|e| SandboxError::Start(format!("cannot pack the keys: {e}")))?;
         self.docker
             .upload_to_container(
@@ -415,13 +471,29 @@ impl SandboxService for DockerSandboxService {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let keys = self.keys.create(&id, spec.sealing_key.as_deref())?;
         let conversations = spec.conversations_root(&self.paths, &id)?;
-        share_with_container(&conversations);
-        share_with_container(&spec.workspace);
+        let ids = container_ids(&spec.workspace, &self.paths.home)?;
+        if nix::unistd::getuid().is_root() {
+            // Berth's own folder, for the container's user to write.
+            let (uid, gid) = ids;
+            let status = std::process::Command::new("chown")
+                .arg("-R")
+                .arg(format!("{uid}:{gid}"))
+                .arg(&conversations)
+                .status()
+                .map_err(|e| SandboxError::Start(format!("cannot run chown: {e}")))?;
+            if !status.success() {
+                return Err(SandboxError::Start(format!(
+                    "chown of {} failed ({status})",
+                    conversations.display()
+                )));
+            }
+        }
         let host_ws =
             std::fs::canonicalize(&spec.workspace).unwrap_or_else(|_| spec.workspace.clone());
         let labels = HashMap::from([
             (LABEL_SANDBOX.to_string(), id.clone()),
             (LABEL_WORKSPACE.to_string(), host_ws.display().to_string()),
+            (LABEL_HOME.to_string(), self.home_label()),
         ]);
         let host_config = HostConfig {
             port_bindings: Some(HashMap::from([(
@@ -455,7 +527,7 @@ impl SandboxService for DockerSandboxService {
             ]),
             labels: Some(labels),
             exposed_ports: Some(vec!["8000/tcp".into()]),
-            user: Some(container_user()),
+            user: Some(format!("{}:{}", ids.0, ids.1)),
             working_dir: Some(CONTAINER_WORKSPACE.into()),
             host_config: Some(host_config),
             ..Default::default()
@@ -488,7 +560,7 @@ impl SandboxService for DockerSandboxService {
         };
         self.records.put(&sandbox)?;
         let started = async {
-            self.hand_keys(&cid, &keys).await?;
+            self.hand_keys(&cid, &keys, ids).await?;
             self.docker.start_container(&cid, None).await.map_err(|e| {
                 SandboxError::Start(format!("Docker could not start the container: {e}"))
             })?;
@@ -568,7 +640,15 @@ impl SandboxService for DockerSandboxService {
                 .map_err(docker_err)?;
         } else {
             // Its agent-server deleted the keys file when it first started.
-            self.hand_keys(&cid, &self.keys.file(id)?).await?;
+            let user = self
+                .docker
+                .inspect_container(&cid, None)
+                .await
+                .map_err(docker_err)?
+                .config
+                .and_then(|c| c.user);
+            self.hand_keys(&cid, &self.keys.file(id)?, user_of(user.as_deref()))
+                .await?;
             self.docker
                 .start_container(&cid, None)
                 .await

@@ -11,10 +11,11 @@ use crate::sandbox::{SandboxKind, SandboxSpec};
 
 impl StartTaskService {
     /// Files Berth wrote in the workspace become the container user's, so the agent can change them.
-    fn hand_to_sandbox(&self, workspace: &std::path::Path) {
+    fn hand_to_sandbox(&self, workspace: &std::path::Path) -> Result<(), Failed> {
         if self.sandboxes.kind() == SandboxKind::Docker {
-            crate::sandbox::docker::share_with_container(workspace);
+            crate::sandbox::docker::share_with_container(workspace, &self.paths.home)?;
         }
+        Ok(())
     }
 
     pub(super) async fn steps(
@@ -35,7 +36,9 @@ impl StartTaskService {
                         path.display()
                     )));
                 }
-                (std::fs::canonicalize(path)?, None)
+                let folder = crate::workspace_folder::check(path, &self.paths.home)
+                    .map_err(|e| Failed(e.to_string()))?;
+                (folder, None)
             }
             Repository::GitUrl { url, .. } => {
                 if url.trim().is_empty() {
@@ -107,7 +110,7 @@ impl StartTaskService {
             )
             .await
             .map_err(Failed)?;
-            self.hand_to_sandbox(&workspace);
+            self.hand_to_sandbox(&workspace)?;
         }
 
         let sandbox_ws = sandbox.workspace.display().to_string();

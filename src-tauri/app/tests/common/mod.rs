@@ -28,6 +28,20 @@ pub fn git(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Makes `dir` the folder of an ordinary user (uid 1000, the image's `agent`) when the tests run
+/// as root, as a user's project is theirs: Berth hands a Docker sandbox the folder's owner and
+/// refuses a root-owned folder.
+pub fn users_folder(dir: &Path) {
+    if nix::unistd::getuid().is_root() {
+        let ok = std::process::Command::new("chown")
+            .args(["-R", "1000:1000"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "cannot chown {}", dir.display());
+    }
+}
+
 /// Commits what is staged, as a test author.
 pub fn commit(dir: &Path, message: &str) {
     git(

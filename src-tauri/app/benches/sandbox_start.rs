@@ -87,6 +87,11 @@ fn main() -> anyhow::Result<()> {
         let store = Store::open(&paths.database())?;
         let ws = tmp.path().join("ws");
         std::fs::create_dir_all(&ws)?;
+        // As root (CI), a user's project is theirs: Berth runs a container as the folder's owner
+        // and refuses a root-owned folder.
+        if nix::unistd::getuid().is_root() {
+            std::os::unix::fs::chown(&ws, Some(1000), Some(1000))?;
+        }
         let bin = server_binary();
         println!("agent-server binary: {} ({:.1} MB)", bin.display(), std::fs::metadata(&bin)?.len() as f64 / 1e6);
 

@@ -26,6 +26,10 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
+pub use super::container_user::share_with_container;
+use super::container_user::{
+    CONTAINER_KEYS_DIR, CONTAINER_KEYS_PARENT, chown, container_ids, keys_archive, user_of,
+};
 use super::keys::SandboxKeys;
 use super::logs::SandboxLogs;
 use super::{
@@ -42,10 +46,6 @@ pub const LABEL_WORKSPACE: &str = "berth.workspace";
 pub const LABEL_HOME: &str = "berth.home";
 pub const CONTAINER_WORKSPACE: &str = "/workspace/project";
 pub const CONTAINER_CONVERSATIONS: &str = "/home/agent/conversations";
-/// Where the keys file is copied, in a folder of the container user's own so its agent-server
-/// can delete it.
-const CONTAINER_KEYS_DIR: &str = "berth-keys";
-const CONTAINER_KEYS_PARENT: &str = "/tmp";
 
 use super::engine::candidate_sockets;
 pub use super::engine::{connect, connect_to};
@@ -109,59 +109,6 @@ fn not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
-/// The uid and gid the container runs as: the user's own, so files the agent writes belong to
-/// them. When the app itself runs as root (a server, CI), the workspace's owner — unless the
-/// workspace is a folder of Berth's own (a clone), which is handed to the image's `agent`
-/// (1000:1000). Berth never changes the owner of a folder outside its own, and a root-owned
-/// folder outside them is refused rather than given to a root container.
-fn container_ids(workspace: &Path, berth_home: &Path) -> Result<(u32, u32), SandboxError> {
-    use std::os::unix::fs::MetadataExt;
-    let uid = nix::unistd::getuid().as_raw();
-    if uid != 0 {
-        return Ok((uid, nix::unistd::getgid().as_raw()));
-    }
-    let real = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
-    let home = std::fs::canonicalize(berth_home).unwrap_or_else(|_| berth_home.to_path_buf());
-    if real.starts_with(&home) {
-        chown_to_agent(&real)?;
-        return Ok((1000, 1000));
-    }
-    let meta = std::fs::metadata(&real)
-        .map_err(|e| SandboxError::Workspace(format!("{}: {e}", real.display())))?;
-    if meta.uid() == 0 {
-        return Err(SandboxError::Start(format!(
-            "Berth runs as root and {} belongs to root: it will not give a root-owned folder to a sandbox, nor change its owner. Run Berth as your own user, give the folder to the user the agent should act as, or start from a git URL (Berth clones it into a folder of its own).",
-            real.display()
-        )));
-    }
-    Ok((meta.uid(), meta.gid()))
-}
-
-/// Hands a folder of Berth's own to the image's `agent` user.
-fn chown_to_agent(dir: &Path) -> Result<(), SandboxError> {
-    let status = std::process::Command::new("chown")
-        .args(["-R", "1000:1000"])
-        .arg(dir)
-        .status()
-        .map_err(|e| SandboxError::Start(format!("cannot run chown: {e}")))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(SandboxError::Start(format!(
-            "chown of {} failed ({status})",
-            dir.display()
-        )))
-    }
-}
-
-/// The uid and gid a container runs as, from its configuration.
-fn user_of(config_user: Option<&str>) -> (u32, u32) {
-    let mut parts = config_user.unwrap_or_default().split(':');
-    let uid = parts.next().and_then(|u| u.parse().ok()).unwrap_or(1000);
-    let gid = parts.next().and_then(|g| g.parse().ok()).unwrap_or(uid);
-    (uid, gid)
-}
-
 fn bind(source: &Path, target: &str) -> Mount {
     Mount {
         source: Some(source.display().to_string()),
@@ -170,44 +117,6 @@ fn bind(source: &Path, target: &str) -> Mount {
         read_only: Some(false),
         ..Default::default()
     }
-}
-
-/// A tar of the keys folder and file, owned by the container's user, readable by it alone.
-fn keys_archive(file: &str, (uid, gid): (u32, u32)) -> std::io::Result<Vec<u8>> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut dir = tar::Header::new_gnu();
-    dir.set_entry_type(tar::EntryType::Directory);
-    dir.set_mode(0o700);
-    dir.set_uid(uid.into());
-    dir.set_gid(gid.into());
-    dir.set_size(0);
-    dir.set_cksum();
-    tar.append_data(&mut dir, CONTAINER_KEYS_DIR, std::io::empty())?;
-    let mut f = tar::Header::new_gnu();
-    f.set_mode(0o600);
-    f.set_uid(uid.into());
-    f.set_gid(gid.into());
-    f.set_size(file.len() as u64);
-    f.set_cksum();
-    tar.append_data(
-        &mut f,
-        format!("{CONTAINER_KEYS_DIR}/keys.json"),
-        file.as_bytes(),
-    )?;
-    tar.into_inner()
-}
-
-/// As root, a folder of Berth's own that Berth just wrote into (a clone) goes back to the
-/// container's user; other folders are never touched.
-pub fn share_with_container(dir: &Path, berth_home: &Path) -> Result<(), SandboxError> {
-    if nix::unistd::getuid().is_root() {
-        let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        let home = std::fs::canonicalize(berth_home).unwrap_or_else(|_| berth_home.to_path_buf());
-        if real.starts_with(&home) {
-            return chown_to_agent(&real);
-        }
-    }
-    Ok(())
 }
 
 impl DockerSandboxService {
@@ -474,19 +383,7 @@ impl SandboxService for DockerSandboxService {
         let ids = container_ids(&spec.workspace, &self.paths.home)?;
         if nix::unistd::getuid().is_root() {
             // Berth's own folder, for the container's user to write.
-            let (uid, gid) = ids;
-            let status = std::process::Command::new("chown")
-                .arg("-R")
-                .arg(format!("{uid}:{gid}"))
-                .arg(&conversations)
-                .status()
-                .map_err(|e| SandboxError::Start(format!("cannot run chown: {e}")))?;
-            if !status.success() {
-                return Err(SandboxError::Start(format!(
-                    "chown of {} failed ({status})",
-                    conversations.display()
-                )));
-            }
+            chown(&conversations, ids)?;
         }
         let host_ws =
             std::fs::canonicalize(&spec.workspace).unwrap_or_else(|_| spec.workspace.clone());
@@ -626,13 +523,12 @@ impl SandboxService for DockerSandboxService {
         }
         self.make_room().await?;
         let cid = s.container_id.clone().unwrap_or_default();
-        let state = self
+        let info = self
             .docker
             .inspect_container(&cid, None)
             .await
-            .map_err(docker_err)?
-            .state
-            .and_then(|st| st.status);
+            .map_err(docker_err)?;
+        let state = info.state.and_then(|st| st.status);
         if state == Some(ContainerStateStatusEnum::PAUSED) {
             self.docker
                 .unpause_container(&cid)
@@ -640,13 +536,7 @@ impl SandboxService for DockerSandboxService {
                 .map_err(docker_err)?;
         } else {
             // Its agent-server deleted the keys file when it first started.
-            let user = self
-                .docker
-                .inspect_container(&cid, None)
-                .await
-                .map_err(docker_err)?
-                .config
-                .and_then(|c| c.user);
+            let user = info.config.and_then(|c| c.user);
             self.hand_keys(&cid, &self.keys.file(id)?, user_of(user.as_deref()))
                 .await?;
             self.docker

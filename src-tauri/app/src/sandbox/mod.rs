@@ -2,6 +2,7 @@
 //! a local process (no isolation; the default without Docker) and, next, a Docker container.
 //! Every sandbox is recorded in the database so a restarted app finds it again.
 
+mod container_user;
 pub mod docker;
 mod engine;
 mod image;

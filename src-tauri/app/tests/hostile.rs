@@ -288,6 +288,44 @@ async fn huge_negative_and_odd_timeouts_do_not_stop_the_agent() {
     fx.remove_sandboxes().await;
 }
 
+/// Claim: bytes the agent prints never panic the decoder and read back as printed. The agent
+/// prints `é€` with a pause in the middle of `é`, so the terminal tool's timeout returns the
+/// output with half a character; the rest arrives after. Before the fix (commit "Terminal
+/// output: byte offsets…"), the offset into the raw output was taken from a lossy decoding of
+/// it: the `é` came back as U+FFFD and the next read sliced inside the `€`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_character_split_across_reads_comes_back_whole() {
+    let fx = app_fixture_on(
+        Runtime::Process,
+        vec![
+            Step::tool(
+                "terminal",
+                json!({"command": r"printf 'price: x\303'; sleep 3; printf '\251\342\202\254 5\n'", "timeout": 1}),
+            ),
+            Step::tool("terminal", json!({"command": ""})),
+            finish(),
+        ],
+        |_| {},
+    )
+    .await;
+    let ws = repository(&fx, "project");
+    let (id, _) = run_agent(&fx, &ws).await;
+    let outputs: Vec<String> = fx
+        .app
+        .conversations
+        .events(&id)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .filter(|e| e.kind() == "ObservationEvent")
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect();
+    let all = outputs.join("\n");
+    assert!(all.contains("price: x"), "{all}");
+    assert!(all.contains("é€ 5"), "{all}");
+    assert!(!all.contains('\u{FFFD}'), "{all}");
+    fx.remove_sandboxes().await;
+}
+
 /// Claim: a sandbox sees only its own conversation. Conversation A runs first; then B's agent
 /// lists its conversations folder and looks for every stored conversation on its file system,
 /// and B's agent-server is asked for every conversation it knows. Before the fix (commit "A

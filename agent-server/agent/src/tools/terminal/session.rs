@@ -10,10 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-use serde_json::Value;
 
-pub const PS1_BEGIN: &str = "###PS1JSON###";
-pub const PS1_END: &str = "###PS1END###";
+pub use super::output::PromptInfo;
+use super::output::{PS1_END, clean, next_char_start, parse_last_prompt, whole_chars};
 
 /// The prompt: `$?` must be expanded first, before any command substitution resets it.
 const PS1: &str = r#"\n###PS1JSON###\n{"exit_code": "$?", "pid": "$!", "username": "\u", "hostname": "\h", "working_dir": "$(pwd)", "py_interpreter_path": "$(command -v python3 || command -v python || true)"}\n###PS1END###\n"#;
@@ -38,17 +37,6 @@ struct Buffer {
     closed: bool,
 }
 
-/// What the prompt reported after a command.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PromptInfo {
-    pub exit_code: i64,
-    pub pid: i64,
-    pub username: Option<String>,
-    pub hostname: Option<String>,
-    pub working_dir: Option<String>,
-    pub py_interpreter_path: Option<String>,
-}
-
 pub enum WaitOutcome {
     /// The command finished: its output and the prompt's report.
     Done(String, PromptInfo),
@@ -65,7 +53,7 @@ pub struct Session {
     buffer: Arc<Mutex<Buffer>>,
     /// Signalled by the reader thread whenever output arrives or the PTY closes.
     output: Arc<tokio::sync::Notify>,
-    /// Offset in the buffer up to which output was already returned.
+    /// Byte offset in the buffer up to which output was already returned.
     consumed: usize,
     pub running: bool,
     pub last_info: PromptInfo,
@@ -156,7 +144,8 @@ impl Session {
             .send_raw("stty -echo; bind 'set enable-bracketed-paste off' 2>/dev/null; cd .\n")?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let (text, closed) = session.snapshot();
+            let (bytes, closed) = session.snapshot();
+            let text = String::from_utf8_lossy(&bytes);
             if text.matches(PS1_END).count() >= 2 {
                 break;
             }
@@ -167,17 +156,17 @@ impl Session {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let (text, _) = session.snapshot();
-        if let Some((_, info)) = parse_last_prompt(&text) {
+        let (bytes, _) = session.snapshot();
+        if let Some((_, info)) = parse_last_prompt(&bytes) {
             session.last_info = info;
         }
         session.clear();
         Ok(session)
     }
 
-    fn snapshot(&self) -> (String, bool) {
+    fn snapshot(&self) -> (Vec<u8>, bool) {
         let b = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        (String::from_utf8_lossy(&b.bytes).into_owned(), b.closed)
+        (b.bytes.clone(), b.closed)
     }
 
     fn clear(&mut self) {
@@ -222,9 +211,11 @@ impl Session {
                 let mut b = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
                 if b.bytes.len() > MAX_BUFFER {
                     // Keep the first and last quarters; what was returned already may go.
+                    // Cuts fall between characters, so what is kept still decodes as it was.
                     let keep = MAX_BUFFER / 4;
-                    let cut_end = b.bytes.len() - keep;
-                    let cut_start = keep.max(self.consumed.min(cut_end));
+                    let cut_end = next_char_start(&b.bytes, b.bytes.len() - keep);
+                    let from = keep.max(self.consumed.min(cut_end));
+                    let cut_start = next_char_start(&b.bytes, from);
                     if cut_end > cut_start {
                         b.bytes.drain(cut_start..cut_end);
                         b.dropped += cut_end - cut_start;
@@ -236,28 +227,30 @@ impl Session {
             if len != last_len {
                 last_len = len;
                 last_change = Instant::now();
-                let (text, _) = self.snapshot();
-                if let Some((output_end, info)) = parse_last_prompt(&text) {
-                    let out = text[self.consumed.min(output_end)..output_end].to_string();
+                let (bytes, _) = self.snapshot();
+                if let Some((output_end, info)) = parse_last_prompt(&bytes) {
+                    let out = clean(&bytes[self.consumed.min(output_end)..output_end]);
                     self.running = false;
                     self.last_info = info.clone();
                     self.clear();
-                    return WaitOutcome::Done(clean(&out), info);
+                    return WaitOutcome::Done(out, info);
                 }
             }
             if closed {
-                let (text, _) = self.snapshot();
+                let (bytes, _) = self.snapshot();
                 self.running = false;
-                return WaitOutcome::Closed(clean(&text[self.consumed.min(text.len())..]));
+                return WaitOutcome::Closed(clean(&bytes[self.consumed.min(bytes.len())..]));
             }
             let now = Instant::now();
             let soft_hit = no_output.is_some_and(|d| now.duration_since(last_change) >= d);
             let hard_hit = hard.is_some_and(|d| now.duration_since(started) >= d);
             if soft_hit || hard_hit {
-                let (text, _) = self.snapshot();
-                let out = text[self.consumed.min(text.len())..].to_string();
-                self.consumed = text.len();
-                return WaitOutcome::TimedOut(clean(&out));
+                // A character the command has printed only part of waits for the next read.
+                let (bytes, _) = self.snapshot();
+                let from = self.consumed.min(bytes.len());
+                let end = from + whole_chars(&bytes[from..]);
+                self.consumed = end;
+                return WaitOutcome::TimedOut(clean(&bytes[from..end]));
             }
             // Woken by new output; the timeout bounds how late a soft or hard timeout is noticed.
             let _ = tokio::time::timeout(Duration::from_millis(50), self.output.notified()).await;
@@ -283,50 +276,6 @@ impl Session {
             pixel_height: 0,
         });
     }
-}
-
-/// Finds the last complete prompt block: returns where the command's output ends and the report.
-fn parse_last_prompt(text: &str) -> Option<(usize, PromptInfo)> {
-    let end = text.rfind(PS1_END)?;
-    let begin = text[..end].rfind(PS1_BEGIN)?;
-    let json_text = text[begin + PS1_BEGIN.len()..end].trim();
-    let v: Value = serde_json::from_str(json_text).unwrap_or(Value::Null);
-    let s = |k: &str| v[k].as_str().map(str::to_string).filter(|s| !s.is_empty());
-    let n = |k: &str| {
-        v[k].as_str()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .unwrap_or(-1)
-    };
-    let info = PromptInfo {
-        exit_code: n("exit_code"),
-        pid: n("pid"),
-        username: s("username"),
-        hostname: s("hostname"),
-        working_dir: s("working_dir"),
-        py_interpreter_path: s("py_interpreter_path"),
-    };
-    // The prompt starts with its own newline.
-    let mut output_end = begin;
-    if text[..output_end].ends_with("\r\n") {
-        output_end -= 2;
-    } else if text[..output_end].ends_with('\n') {
-        output_end -= 1;
-    }
-    Some((output_end, info))
-}
-
-/// Terminal output as text: no carriage returns, no escape sequences — CSI, OSC ended by BEL or
-/// ST (OSC 8 links, titles, clipboard writes), DCS/SOS/PM/APC strings, and two-byte escapes.
-fn clean(s: &str) -> String {
-    static ANSI: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = ANSI.get_or_init(|| {
-        regex::Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]")
-            .unwrap_or_else(|_| unreachable!())
-    });
-    let no_ansi = re.replace_all(s, "");
-    let mut out = no_ansi.replace("\r\n", "\n");
-    out = out.replace('\r', "");
-    out.trim_end_matches('\n').to_string()
 }
 
 /// The bytes a key name sends (`C-c`, `UP`, `ENTER`, …), or `None` for plain text.
@@ -362,22 +311,6 @@ pub fn key_bytes(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_sequences_the_agent_prints_are_stripped() {
-        let printed = "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b]0;title\x07done\x1bPq#0\x1b\\\x1b=\x1b(B.";
-        assert_eq!(clean(printed), "red click done.");
-    }
-
-    #[test]
-    fn parses_the_prompt_block() {
-        let text = "hello\r\n\r\n###PS1JSON###\r\n{\"exit_code\": \"3\", \"pid\": \"\", \"username\": \"u\", \"hostname\": \"h\", \"working_dir\": \"/tmp\", \"py_interpreter_path\": \"\"}\r\n###PS1END###\r\n";
-        let (end, info) = parse_last_prompt(text).unwrap_or_default();
-        assert_eq!(clean(&text[..end]), "hello");
-        assert_eq!(info.exit_code, 3);
-        assert_eq!(info.working_dir.as_deref(), Some("/tmp"));
-        assert_eq!(info.py_interpreter_path, None);
-    }
 
     #[test]
     fn key_names() {

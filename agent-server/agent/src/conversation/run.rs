@@ -7,6 +7,9 @@ use berth_protocol::{
     Action, ErrorClassification, EventBody, ExecutionStatus, FailureAction, FailureKind, Message,
     MessageToolCall, SecurityRisk, Source, TextContent,
 };
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -60,7 +63,29 @@ impl Conversation {
                 break;
             }
             iterations += 1;
-            let next = self.step(&cancel).await;
+            // A bug must not leave the conversation `running` with nobody running it.
+            let next = match AssertUnwindSafe(self.step(&cancel)).catch_unwind().await {
+                Ok(next) => next,
+                Err(panic) => {
+                    self.emit(
+                        Source::Environment,
+                        EventBody::ConversationErrorEvent {
+                            code: "InternalError".into(),
+                            detail: format!(
+                                "The agent stopped on an internal error ({}). Everything before it is kept; send a message to go on.",
+                                panic_message(&panic)
+                            ),
+                            classification: Some(ErrorClassification::new(
+                                FailureKind::Internal,
+                                true,
+                                FailureAction::Retry,
+                            )),
+                        },
+                    );
+                    self.set_status(ExecutionStatus::Error);
+                    Next::Stop
+                }
+            };
             if matches!(next, Next::Stop) {
                 break;
             }
@@ -376,7 +401,31 @@ impl Conversation {
                 );
                 continue;
             };
-            let observation = tool.execute(&p.action, &self.inner.tool_ctx).await;
+            let run = AssertUnwindSafe(tool.execute(&p.action, &self.inner.tool_ctx));
+            let observation = match run.catch_unwind().await {
+                Ok(observation) => observation,
+                Err(panic) => {
+                    // The agent sees the failure as a tool error and can try another way.
+                    self.emit(
+                        Source::Agent,
+                        EventBody::AgentErrorEvent {
+                            tool_name: p.tool_name.clone(),
+                            tool_call_id: p.tool_call_id.clone(),
+                            error: format!(
+                                "The tool '{}' failed on an internal error: {}",
+                                p.tool_name,
+                                panic_message(&panic)
+                            ),
+                            classification: Some(ErrorClassification::new(
+                                FailureKind::Internal,
+                                false,
+                                FailureAction::None,
+                            )),
+                        },
+                    );
+                    continue;
+                }
+            };
             self.emit(
                 Source::Environment,
                 EventBody::ObservationEvent {
@@ -414,5 +463,103 @@ impl Conversation {
                 value: json!(compact),
             },
         );
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use berth_protocol::{AgentSpec, LlmConfig, Observation, ToolAnnotations};
+    use berth_scripted_llm::{ScriptedLlm, Step};
+
+    use super::*;
+    use crate::tools::{Tool, ToolContext, ToolOptions, ToolSet, tool_by_name};
+    use crate::{EngineOptions, NewConversation};
+
+    /// The terminal with a bug: it panics on every command.
+    struct PanickingTerminal(Arc<dyn Tool>);
+
+    #[async_trait]
+    impl Tool for PanickingTerminal {
+        fn name(&self) -> &'static str {
+            self.0.name()
+        }
+        fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+            self.0.kinds()
+        }
+        fn description(&self) -> String {
+            self.0.description()
+        }
+        fn parameters(&self) -> Value {
+            self.0.parameters()
+        }
+        fn annotations(&self) -> ToolAnnotations {
+            self.0.annotations()
+        }
+        fn parse(&self, args: Value) -> Result<Action, String> {
+            self.0.parse(args)
+        }
+        async fn execute(&self, _: &Action, _: &ToolContext) -> Observation {
+            panic!("byte index 4 is not a char boundary")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tool_that_panics_is_an_error_the_agent_sees_and_the_run_goes_on() {
+        let llm = ScriptedLlm::start(vec![
+            Step::tool("terminal", json!({"command": "echo hi"})),
+            Step::tool("finish", json!({"message": "done"})),
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut config = LlmConfig::new("openai/scripted");
+        config.base_url = Some(llm.openai_base_url());
+        config.api_key = Some("sk-test".into());
+        let agent = AgentSpec::new(config, &["terminal"]);
+        let options = EngineOptions {
+            sealer: None,
+            tools: ToolOptions::default(),
+            stuck: Default::default(),
+            user_skills_home: None,
+            builtin_skills: false,
+        };
+        let mut conv = Conversation::create(NewConversation::new(agent, tmp.path()), options)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let inner = Arc::get_mut(&mut conv.inner).unwrap_or_else(|| unreachable!());
+        let terminal = tool_by_name("terminal", &ToolOptions::default());
+        let finish = tool_by_name("finish", &ToolOptions::default());
+        inner.tools = ToolSet::new(
+            [
+                terminal.map(|t| Arc::new(PanickingTerminal(t)) as Arc<dyn Tool>),
+                finish,
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        );
+        conv.send_message(Message::user("go"));
+        let status = conv.run().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status, ExecutionStatus::Finished);
+        let errors: Vec<String> = conv
+            .events()
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::AgentErrorEvent { error, .. } => Some(error.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("not a char boundary"), "{errors:?}");
     }
 }

@@ -1,22 +1,33 @@
 //! `/api/bash`: commands run outside the agent's terminal (for the client's `execute_command`).
 //! Each command runs in its own process group under `bash -c`; its output is recorded as
-//! `BashOutput` events with increasing `order`, at most 1 MiB each, flushed every 100 ms; the
-//! last one carries the exit code (-1 after a timeout). Events are also written to
-//! `bash_events_dir`, one file each, named as OpenHands names them.
+//! `BashOutput` events with increasing `order`, flushed every 100 ms; the last one carries the
+//! exit code (-1 after a timeout). Events are also written to `bash_events_dir`, one file each,
+//! named as OpenHands names them.
+//!
+//! What a command prints is attacker input (a setup script from an untrusted repository, a
+//! command the agent asked for): of each stream the first `HEAD_BYTES` are recorded as they
+//! come and only the last `TAIL_BYTES` of the rest, with a count of what was dropped; only the
+//! last `KEPT_COMMANDS` finished commands are kept, in memory and on disk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use berth_agent::tools::terminal::output::Utf8Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::sync::Notify;
 
-pub const CHUNK_CHARS: usize = 1024 * 1024;
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// Of each stream of a command, what is recorded as it comes.
+pub const HEAD_BYTES: usize = 256 * 1024;
+/// Of each stream of a command, past the head: the latest output kept for its last event.
+pub const TAIL_BYTES: usize = 256 * 1024;
+/// Finished commands whose events are kept; older ones are forgotten.
+pub const KEPT_COMMANDS: usize = 64;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExecuteBashRequest {
@@ -59,6 +70,70 @@ struct Store {
     events: Vec<Value>,
     /// Process group of each running command.
     running: HashMap<String, i32>,
+    /// Finished commands, oldest first.
+    finished: VecDeque<String>,
+}
+
+/// One output stream of a command: its head goes out in events, the rest is kept as a tail.
+#[derive(Default)]
+struct Stream {
+    decoder: Utf8Stream,
+    /// Text of the head not yet flushed into an event.
+    pending: String,
+    recorded: usize,
+    tail: String,
+    dropped: usize,
+}
+
+// `str::floor_char_boundary` and `ceil_char_boundary` are newer than the crate's MSRV.
+fn boundary_at_or_before(s: &str, at: usize) -> usize {
+    (0..=at).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
+
+fn boundary_at_or_after(s: &str, at: usize) -> usize {
+    (at..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len())
+}
+
+impl Stream {
+    fn read(&mut self, bytes: &[u8]) {
+        let text = self.decoder.push(bytes);
+        self.add(&text);
+    }
+
+    fn add(&mut self, text: &str) {
+        let room = HEAD_BYTES.saturating_sub(self.recorded);
+        let split = boundary_at_or_before(text, room.min(text.len()));
+        let (head, rest) = text.split_at(split);
+        self.pending.push_str(head);
+        self.recorded += head.len();
+        self.tail.push_str(rest);
+        if self.tail.len() > TAIL_BYTES {
+            let cut = boundary_at_or_after(&self.tail, self.tail.len() - TAIL_BYTES);
+            self.tail.drain(..cut);
+            self.dropped += cut;
+        }
+    }
+
+    /// The head output not yet sent.
+    fn flush(&mut self) -> String {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Everything not yet sent, at the end: the head's rest, what was dropped, the tail.
+    fn finish(&mut self, note: &str) -> String {
+        let last = self.decoder.finish();
+        self.add(&last);
+        self.add(note);
+        let mut text = self.flush();
+        if self.dropped > 0 {
+            text.push_str(&format!(
+                "\n[... {} bytes of output dropped ...]\n",
+                self.dropped
+            ));
+        }
+        text.push_str(&std::mem::take(&mut self.tail));
+        text
+    }
 }
 
 #[derive(Clone)]
@@ -152,7 +227,7 @@ impl BashService {
         tokio::spawn(async move {
             let mut stdout = child.stdout.take();
             let mut stderr = child.stderr.take();
-            let (mut out_buf, mut err_buf) = (String::new(), String::new());
+            let (mut out, mut err) = (Stream::default(), Stream::default());
             let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
             let mut order = 0u64;
             let deadline = tokio::time::Instant::now() + timeout;
@@ -164,15 +239,16 @@ impl BashService {
                 tokio::select! {
                     n = async { match stdout.as_mut() { Some(s) => s.read(&mut a).await, None => std::future::pending().await } }, if out_open => match n {
                         Ok(0) | Err(_) => out_open = false,
-                        Ok(n) => out_buf.push_str(&String::from_utf8_lossy(&a[..n])),
+                        Ok(n) => out.read(&a[..n]),
                     },
                     n = async { match stderr.as_mut() { Some(s) => s.read(&mut b).await, None => std::future::pending().await } }, if err_open => match n {
                         Ok(0) | Err(_) => err_open = false,
-                        Ok(n) => err_buf.push_str(&String::from_utf8_lossy(&b[..n])),
+                        Ok(n) => err.read(&b[..n]),
                     },
                     _ = tick.tick() => {
-                        if !out_buf.is_empty() || !err_buf.is_empty() {
-                            service.output(&id, &mut order, std::mem::take(&mut out_buf), std::mem::take(&mut err_buf), None);
+                        let (o, e) = (out.flush(), err.flush());
+                        if !o.is_empty() || !e.is_empty() {
+                            service.output(&id, &mut order, o, e, None);
                         }
                     },
                     _ = tokio::time::sleep_until(deadline) => {
@@ -181,31 +257,25 @@ impl BashService {
                         break;
                     },
                 }
-                if out_buf.len() >= CHUNK_CHARS || err_buf.len() >= CHUNK_CHARS {
-                    service.output(
-                        &id,
-                        &mut order,
-                        std::mem::take(&mut out_buf),
-                        std::mem::take(&mut err_buf),
-                        None,
-                    );
-                }
             }
-            let code = if timed_out {
-                let _ = child.wait().await;
-                err_buf.push_str(&format!(
+            let (code, note) = if timed_out {
+                if let Err(e) = child.wait().await {
+                    tracing::warn!(error = %e, "could not reap a timed-out command");
+                }
+                let note = format!(
                     "\nCommand timed out after {} seconds",
                     timeout.as_secs_f64()
-                ));
-                -1
+                );
+                (-1, note)
             } else {
                 match child.wait().await {
-                    Ok(status) => status.code().map(i64::from).unwrap_or(-1),
-                    Err(_) => -1,
+                    Ok(status) => (status.code().map(i64::from).unwrap_or(-1), String::new()),
+                    Err(_) => (-1, String::new()),
                 }
             };
-            service.store().running.remove(&id);
-            service.output(&id, &mut order, out_buf, err_buf, Some(code));
+            let (o, e) = (out.finish(""), err.finish(&note));
+            service.output(&id, &mut order, o, e, Some(code));
+            service.finish(&id);
             service.finished.notify_waiters();
         });
         Ok(cmd)
@@ -232,6 +302,37 @@ impl BashService {
         };
         *order += 1;
         self.record("BashOutput", command_id, &id, &event);
+    }
+
+    /// Marks a command finished and forgets the oldest finished ones beyond `KEPT_COMMANDS`.
+    fn finish(&self, command_id: &str) {
+        let forget: Vec<String> = {
+            let mut store = self.store();
+            store.running.remove(command_id);
+            store.finished.push_back(command_id.to_string());
+            let over = store.finished.len().saturating_sub(KEPT_COMMANDS);
+            let forget: Vec<String> = store.finished.drain(..over).collect();
+            store.events.retain(|v| {
+                !forget
+                    .iter()
+                    .any(|f| v["id"] == f.as_str() || v["command_id"] == f.as_str())
+            });
+            forget
+        };
+        if forget.is_empty() {
+            return;
+        }
+        let Ok(read) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in read.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if forget.iter().any(|f| name.contains(&format!("_{f}_")))
+                && let Err(e) = std::fs::remove_file(entry.path())
+            {
+                tracing::warn!(error = %e, "could not remove a forgotten bash event file");
+            }
+        }
     }
 
     /// SIGTERM to the command's process group, SIGKILL after a second.
@@ -295,6 +396,7 @@ impl BashService {
         let mut store = self.store();
         let n = store.events.len();
         store.events.clear();
+        store.finished.clear();
         if let Ok(read) = std::fs::read_dir(&self.dir) {
             for e in read.flatten() {
                 let _ = std::fs::remove_file(e.path());

@@ -585,3 +585,62 @@ async fn a_rewritten_state_file_loads_without_its_sealed_key() {
     }
     server.kill().await;
 }
+
+/// A command that prints without end (a setup script from an untrusted repository, say) keeps
+/// the head and the tail of its output and says how much it dropped; and the server forgets old
+/// commands rather than keep every output it ever saw.
+#[tokio::test]
+async fn huge_command_output_is_capped_and_old_commands_are_forgotten() {
+    let (tmp, _llm, server, api) = setup(vec![], &[]).await;
+    let ws = tmp.path().join("ws");
+    let (_, out) = api
+        .call(
+            Method::POST,
+            "/api/bash/execute_bash_command",
+            Some(json!({
+                "command": "echo FIRST-LINE; head -c 100000000 /dev/zero | tr '\\0' x; echo; echo LAST-LINE; echo é€ >&2",
+                "cwd": ws
+            })),
+        )
+        .await;
+    let stdout = out["stdout"].as_str().unwrap_or_default();
+    assert!(stdout.len() < 600 * 1024, "{} bytes kept", stdout.len());
+    assert!(stdout.starts_with("FIRST-LINE\n"), "{}", &stdout[..40]);
+    assert!(
+        stdout.ends_with("LAST-LINE\n"),
+        "{}",
+        &stdout[stdout.len() - 40..]
+    );
+    assert!(
+        stdout.contains(" bytes of output dropped ...]"),
+        "no drop note"
+    );
+    assert_eq!(out["stderr"], "é€\n");
+    let first = out["command_id"].as_str().unwrap_or_default().to_string();
+    for i in 0..64 {
+        let (_, out) = api
+            .call(
+                Method::POST,
+                "/api/bash/execute_bash_command",
+                Some(json!({"command": format!("echo {i}"), "cwd": ws})),
+            )
+            .await;
+        assert_eq!(out["stdout"], format!("{i}\n"));
+    }
+    let (_, found) = api
+        .call(
+            Method::GET,
+            &format!("/api/bash/bash_events/search?command_id__eq={first}"),
+            None,
+        )
+        .await;
+    assert_eq!(found["items"], json!([]), "the oldest command is forgotten");
+    let files: Vec<String> = std::fs::read_dir(tmp.path().join("bash_events"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!files.iter().any(|f| f.contains(&first)), "its files too");
+    assert!(files.iter().any(|f| f.contains("BashCommand")), "{files:?}");
+    server.kill().await;
+}

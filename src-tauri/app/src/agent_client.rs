@@ -1,6 +1,11 @@
 //! The app's client for an agent-server (Berth's or OpenHands'): the same wire protocol the
 //! Python client speaks, over loopback HTTP with the sandbox's session key.
+//!
+//! The agent-server lives in the sandbox, with the agent: what it answers is untrusted, and a
+//! paused or stopped sandbox still accepts connections. So every request has a time limit,
+//! every answer a size limit, and following pages of events a page limit.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use berth_protocol::{ConversationInfo, Event, GitChange};
@@ -12,15 +17,30 @@ pub enum ClientError {
     Unreachable { url: String, message: String },
     #[error("the agent-server answered {status}: {detail}")]
     Http { status: u16, detail: String },
+    #[error(
+        "the agent-server at {url} did not answer within {} s: the sandbox may be paused, stopped or overloaded. Resume it, or start it again from the sandbox list",
+        after.as_secs()
+    )]
+    TimedOut { url: String, after: Duration },
     #[error("the agent-server's answer was not understood: {0}")]
     BadResponse(String),
 }
+
+/// How long a request may take. Generous for loopback; `execute` and `ask` set their own.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A side question is an LLM call: as long as the LLM's own default timeout.
+const ASK_TIMEOUT: Duration = Duration::from_secs(300);
+/// The largest answer read: a page of 100 events, each capped by the agent-server, fits well.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Pages of 100 events followed in one read of a conversation's events.
+pub const MAX_PAGES: usize = 10_000;
 
 #[derive(Clone)]
 pub struct AgentClient {
     base: String,
     key: String,
     http: reqwest::Client,
+    timeout: Duration,
 }
 
 /// The merged result of a command run through `/api/bash/execute_bash_command`.
@@ -41,24 +61,55 @@ impl AgentClient {
             base: base.into().trim_end_matches('/').to_string(),
             key: key.into(),
             http,
+            timeout: REQUEST_TIMEOUT,
         }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, ClientError> {
-        let resp = req
-            .header("X-Session-API-Key", &self.key)
-            .send()
-            .await
-            .map_err(|e| ClientError::Unreachable {
-                url: self.base.clone(),
-                message: e.to_string(),
-            })?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| ClientError::BadResponse(e.to_string()))?;
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        self.send_within(req, self.timeout).await
+    }
+
+    /// Sends `req`; the whole exchange, answer body included, must end within `limit`.
+    async fn send_within(
+        &self,
+        req: reqwest::RequestBuilder,
+        limit: Duration,
+    ) -> Result<Value, ClientError> {
+        let exchange = async {
+            let mut resp = req
+                .header("X-Session-API-Key", &self.key)
+                .send()
+                .await
+                .map_err(|e| ClientError::Unreachable {
+                    url: self.base.clone(),
+                    message: e.to_string(),
+                })?;
+            let status = resp.status().as_u16();
+            if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+                return Err(too_large());
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| ClientError::BadResponse(e.to_string()))?
+            {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, body))
+        };
+        let (status, body) =
+            tokio::time::timeout(limit, exchange)
+                .await
+                .map_err(|_| ClientError::TimedOut {
+                    url: self.base.clone(),
+                    after: limit,
+                })??;
+        let value: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
         if !(200..300).contains(&status) {
             let detail = match &value["detail"] {
                 Value::String(s) => s.clone(),
@@ -73,6 +124,7 @@ impl AgentClient {
     pub async fn alive(&self) -> bool {
         self.http
             .get(format!("{}/alive", self.base))
+            .timeout(self.timeout)
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
@@ -153,12 +205,11 @@ impl AgentClient {
 
     /// A side question answered from the conversation's context, outside its history.
     pub async fn ask(&self, id: &str, question: &str) -> Result<String, ClientError> {
-        let v = self
-            .post(
-                &format!("conversations/{id}/ask_agent"),
-                &json!({"question": question}),
-            )
-            .await?;
+        let req = self
+            .http
+            .post(format!("{}/api/conversations/{id}/ask_agent", self.base))
+            .json(&json!({"question": question}));
+        let v = self.send_within(req, ASK_TIMEOUT).await?;
         Ok(v["response"].as_str().unwrap_or_default().to_string())
     }
 
@@ -180,11 +231,17 @@ impl AgentClient {
         .await
     }
 
-    /// Every event, following the pages.
+    /// Every event, following the pages (at most `MAX_PAGES`, none twice).
     pub async fn events(&self, id: &str) -> Result<Vec<Event>, ClientError> {
         let mut out = Vec::new();
         let mut page: Option<String> = None;
+        let mut seen = HashSet::new();
         loop {
+            if seen.len() >= MAX_PAGES {
+                return Err(ClientError::BadResponse(format!(
+                    "the events of conversation {id} run past {MAX_PAGES} pages"
+                )));
+            }
             let mut url = format!(
                 "{}/api/conversations/{id}/events/search?limit=100",
                 self.base
@@ -200,6 +257,11 @@ impl AgentClient {
                 );
             }
             match v["next_page_id"].as_str() {
+                Some(p) if !seen.insert(p.to_string()) => {
+                    return Err(ClientError::BadResponse(format!(
+                        "the events of conversation {id} lead back to page {p}"
+                    )));
+                }
                 Some(p) => page = Some(p.to_string()),
                 None => return Ok(out),
             }
@@ -230,13 +292,117 @@ impl AgentClient {
         let req = self
             .http
             .post(format!("{}/api/bash/execute_bash_command", self.base))
-            .timeout(timeout + Duration::from_secs(30))
             .json(&body);
-        let v = self.send(req).await?;
+        let v = self.send_within(req, timeout + self.timeout).await?;
         Ok(CommandOutput {
             stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
             stderr: v["stderr"].as_str().unwrap_or_default().to_string(),
             exit_code: v["exit_code"].as_i64().unwrap_or(-1),
         })
+    }
+}
+
+fn too_large() -> ClientError {
+    ClientError::BadResponse(format!(
+        "the answer is larger than {} MiB",
+        MAX_BODY / (1024 * 1024)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    //! A compromised or stopped sandbox, played by loopback servers that misbehave.
+
+    use std::collections::HashMap;
+    use std::time::Instant;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+
+    use super::*;
+
+    async fn serve(router: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = format!(
+            "http://{}",
+            listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_that_accepts_but_never_answers_is_a_clear_error() {
+        // A stopped process still has its socket: the kernel accepts, nobody answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let url = format!(
+            "http://{}",
+            silent.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        );
+        let mut client = AgentClient::new(&url, "key");
+        client.timeout = Duration::from_millis(500);
+        let started = Instant::now();
+        let err = client.conversation("c").await.err();
+        assert!(matches!(err, Some(ClientError::TimedOut { .. })), "{err:?}");
+        let shown = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(shown.contains("did not answer within 0 s"), "{shown}");
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_is_cut_off() {
+        let chunk = vec![b'x'; 1024 * 1024];
+        let router = Router::new().route(
+            "/api/conversations/c",
+            get(move || {
+                let chunk = chunk.clone();
+                async move {
+                    // No content length: the answer streams until the reader stops.
+                    let body = futures::stream::repeat_with(move || {
+                        Ok::<_, std::io::Error>(bytes::Bytes::from(chunk.clone()))
+                    });
+                    Body::from_stream(body)
+                }
+            }),
+        );
+        let client = AgentClient::new(serve(router).await, "key");
+        let shown = client
+            .conversation("c")
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(shown.contains("larger than 32 MiB"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn pages_that_lead_back_or_never_end_are_refused() {
+        let router = Router::new()
+            .route(
+                "/api/conversations/loop/events/search",
+                get(|| async { axum::Json(json!({"items": [], "next_page_id": "p1"})) }),
+            )
+            .route(
+                "/api/conversations/endless/events/search",
+                get(
+                    |q: axum::extract::Query<HashMap<String, String>>| async move {
+                        let next = q
+                            .get("page_id")
+                            .map_or(0, |p| p.parse::<u64>().unwrap_or(0))
+                            + 1;
+                        axum::Json(json!({"items": [], "next_page_id": next.to_string()}))
+                    },
+                ),
+            );
+        let client = AgentClient::new(serve(router).await, "key");
+        let shown =
+            |r: Result<Vec<Event>, ClientError>| r.err().map(|e| e.to_string()).unwrap_or_default();
+        let looped = shown(client.events("loop").await);
+        assert!(looped.contains("lead back to page p1"), "{looped}");
+        let endless = shown(client.events("endless").await);
+        assert!(endless.contains("run past 10000 pages"), "{endless}");
     }
 }

@@ -326,6 +326,38 @@ async fn a_character_split_across_reads_comes_back_whole() {
     fx.remove_sandboxes().await;
 }
 
+/// Claim: what a sandbox prints or answers cannot exhaust the app. A repository's setup script
+/// prints 100 MB; the start keeps its head and tail. Before the fix (commit "Bounded output…"),
+/// the agent-server kept and returned all of it and the app stored it in its database.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_setup_script_that_prints_without_end_is_capped() {
+    let fx = app_fixture_on(Runtime::Process, vec![finish()], |_| {}).await;
+    let ws = repository(&fx, "project");
+    std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        ws.join(".openhands/setup.sh"),
+        "echo SETUP-BEGINS\nhead -c 100000000 /dev/zero | tr '\\0' x\necho\necho SETUP-ENDS\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    common::users_folder(&ws);
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws.clone() },
+            task: Some("Fix the bug".into()),
+            profile: None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let task = ready(&fx.app, &task).await;
+    let output = task.setup_output.unwrap_or_default();
+    assert!(output.len() < 1024 * 1024, "{} bytes stored", output.len());
+    assert!(output.starts_with("SETUP-BEGINS"), "{}", &output[..40]);
+    assert!(output.trim_end().ends_with("SETUP-ENDS"), "the tail is kept");
+    assert!(output.contains("bytes of output dropped"), "and the cut is said");
+    fx.remove_sandboxes().await;
+}
+
 /// Claim: a sandbox sees only its own conversation. Conversation A runs first; then B's agent
 /// lists its conversations folder and looks for every stored conversation on its file system,
 /// and B's agent-server is asked for every conversation it knows. Before the fix (commit "A

@@ -4,7 +4,7 @@
 //! truncation of what the LLM sees with the full output saved beside the conversation.
 
 mod command_check;
-mod output;
+pub mod output;
 mod session;
 
 use std::path::{Path, PathBuf};

@@ -34,6 +34,31 @@ pub fn whole_chars(bytes: &[u8]) -> usize {
     bytes.len()
 }
 
+/// Decodes output that arrives in reads: a character split between two reads is kept back
+/// until the rest arrives (or the stream ends).
+#[derive(Default)]
+pub struct Utf8Stream {
+    pending: Vec<u8>,
+}
+
+impl Utf8Stream {
+    /// The text of `bytes` and whatever was kept back, up to the last whole character.
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        let end = whole_chars(&self.pending);
+        let text = String::from_utf8_lossy(&self.pending[..end]).into_owned();
+        self.pending.drain(..end);
+        text
+    }
+
+    /// What was kept back, at the end of the stream.
+    pub fn finish(&mut self) -> String {
+        let text = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending.clear();
+        text
+    }
+}
+
 /// The first offset at or after `at` that does not fall inside a UTF-8 sequence (continuation
 /// bytes are skipped; at most three).
 pub fn next_char_start(bytes: &[u8], at: usize) -> usize {
@@ -167,6 +192,21 @@ mod tests {
                 consumed = end;
             }
             text.push_str(&String::from_utf8_lossy(&bytes[consumed..]));
+            prop_assert_eq!(text, String::from_utf8_lossy(&bytes).into_owned());
+        }
+
+        #[test]
+        fn a_stream_decodes_as_a_whole(
+            bytes in hostile_output(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+            at.push(0);
+            at.push(bytes.len());
+            at.sort_unstable();
+            let mut stream = Utf8Stream::default();
+            let mut text: String = at.windows(2).map(|w| stream.push(&bytes[w[0]..w[1]])).collect();
+            text.push_str(&stream.finish());
             prop_assert_eq!(text, String::from_utf8_lossy(&bytes).into_owned());
         }
 

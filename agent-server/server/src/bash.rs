@@ -91,7 +91,9 @@ fn boundary_at_or_before(s: &str, at: usize) -> usize {
 }
 
 fn boundary_at_or_after(s: &str, at: usize) -> usize {
-    (at..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len())
+    (at..=s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len())
 }
 
 impl Stream {

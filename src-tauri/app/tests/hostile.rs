@@ -353,8 +353,14 @@ async fn a_setup_script_that_prints_without_end_is_capped() {
     let output = task.setup_output.unwrap_or_default();
     assert!(output.len() < 1024 * 1024, "{} bytes stored", output.len());
     assert!(output.starts_with("SETUP-BEGINS"), "{}", &output[..40]);
-    assert!(output.trim_end().ends_with("SETUP-ENDS"), "the tail is kept");
-    assert!(output.contains("bytes of output dropped"), "and the cut is said");
+    assert!(
+        output.trim_end().ends_with("SETUP-ENDS"),
+        "the tail is kept"
+    );
+    assert!(
+        output.contains("bytes of output dropped"),
+        "and the cut is said"
+    );
     fx.remove_sandboxes().await;
 }
 

@@ -249,12 +249,21 @@ impl AgentClient {
             if let Some(p) = &page {
                 url.push_str(&format!("&page_id={p}"));
             }
-            let v = self.send(self.http.get(url)).await?;
-            for item in v["items"].as_array().into_iter().flatten() {
-                out.push(
-                    serde_json::from_value(item.clone())
-                        .map_err(|e| ClientError::BadResponse(e.to_string()))?,
-                );
+            let mut v = self.send(self.http.get(url)).await?;
+            let items = match v["items"].take() {
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            };
+            // One event this app cannot read (a newer server's, or a broken one) must not stop
+            // the conversation's mirroring for good: it is left out and said.
+            for item in items {
+                let event_id = item["id"].as_str().unwrap_or_default().to_string();
+                match serde_json::from_value(item) {
+                    Ok(event) => out.push(event),
+                    Err(e) => {
+                        tracing::warn!(conversation = %id, event = %event_id, error = %e, "left out an event the app cannot read")
+                    }
+                }
             }
             match v["next_page_id"].as_str() {
                 Some(p) if !seen.insert(p.to_string()) => {
@@ -376,6 +385,31 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(shown.contains("larger than 32 MiB"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn an_event_the_app_cannot_read_is_left_out_and_the_rest_kept() {
+        let event = |id: &str| {
+            json!({"id": id, "timestamp": "2026-12-01T10:00:00", "source": "agent", "kind": "MessageEvent",
+                "llm_message": {"role": "assistant", "content": [{"type": "text", "text": id}]}})
+        };
+        let page = json!({"items": [event("first"), {"id": "odd", "kind": "FromTheFuture"}, 7, event("last")], "next_page_id": null});
+        let router = Router::new().route(
+            "/api/conversations/c/events/search",
+            get(move || {
+                let page = page.clone();
+                async move { axum::Json(page) }
+            }),
+        );
+        let client = AgentClient::new(serve(router).await, "key");
+        let ids: Vec<String> = client
+            .events("c")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, ["first", "last"]);
     }
 
     #[tokio::test]

@@ -152,8 +152,13 @@ impl EventBridge {
 
     /// One socket frame: stored once if it is a logged event, published if new or transient.
     fn receive(&self, id: &str, text: &str) -> Result<(), StoreError> {
-        let Ok(event) = serde_json::from_str::<Event>(text) else {
-            return Ok(());
+        let event = match serde_json::from_str::<Event>(text) {
+            Ok(event) => event,
+            Err(e) => {
+                // The log read at the next connection leaves it out too, and says so.
+                tracing::warn!(conversation = %id, error = %e, "left out a socket frame the app cannot read");
+                return Ok(());
+            }
         };
         let new = self.mirror.insert(id, &event)?;
         if new || !crate::mirror::is_persistent(&event) {

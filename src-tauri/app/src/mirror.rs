@@ -220,3 +220,56 @@ impl EventMirror {
         Ok(hits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, text: &str) -> Event {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "timestamp": "2026-12-01T10:00:00", "source": "agent", "kind": "MessageEvent",
+            "llm_message": {"role": "assistant", "content": [{"type": "text", "text": text}]}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn store_with(conversations: &[&str]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir.path().join("berth.db")).unwrap_or_else(|e| panic!("{e}"));
+        for id in conversations {
+            store
+                .lock()
+                .execute(
+                    "INSERT INTO conversations (id, created_at, updated_at) VALUES (?1, 'now', 'now')",
+                    [id],
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        (dir, store)
+    }
+
+    /// Event ids come from agent-servers, one per sandbox: an id one of them reuses must not
+    /// make another conversation's event vanish.
+    #[test]
+    fn an_event_id_another_conversation_used_is_stored_for_both() {
+        let (_dir, store) = store_with(&["a", "b"]);
+        let mirror = EventMirror::new(store);
+        let insert = |c: &str, e: &Event| mirror.insert(c, e).unwrap_or_else(|e| panic!("{e}"));
+        assert!(insert("a", &message("same-id", "in a")));
+        assert!(insert("b", &message("same-id", "in b")));
+        assert!(
+            !insert("a", &message("same-id", "in a")),
+            "once per conversation"
+        );
+        let texts = |c: &str| -> Vec<String> {
+            mirror
+                .events(c)
+                .unwrap_or_default()
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap_or_default())
+                .collect()
+        };
+        assert!(texts("a")[0].contains("in a") && texts("a").len() == 1);
+        assert!(texts("b")[0].contains("in b") && texts("b").len() == 1);
+    }
+}

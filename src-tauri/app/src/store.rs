@@ -135,6 +135,25 @@ const MIGRATIONS: &[&str] = &[
         delivered INTEGER NOT NULL,
         at TEXT NOT NULL
     );",
+    // 5: an event id is unique within its conversation, not across them: ids come from the
+    // agent-servers, and one of them must not make another conversation's event be dropped.
+    // SQLite changes a constraint only by copying the table; `seq` (the search index's rowid)
+    // is kept.
+    "CREATE TABLE events_v5 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (conversation_id, id)
+    );
+    INSERT INTO events_v5 (seq, conversation_id, id, kind, source, timestamp, body)
+        SELECT seq, conversation_id, id, kind, source, timestamp, body FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v5 RENAME TO events;
+    CREATE INDEX events_by_conversation ON events(conversation_id, seq);",
 ];
 
 /// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex
@@ -223,6 +242,55 @@ mod tests {
         drop(store);
         let again = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again.schema_version().ok(), Some(MIGRATIONS.len() as i64));
+    }
+
+    /// A database of the version before per-conversation event ids keeps its events, their
+    /// order and their search index through the migration.
+    #[test]
+    fn events_survive_the_migration_to_per_conversation_ids() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("berth.db");
+        {
+            let conn = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap_or_else(|e| panic!("{e}"));
+            }
+            conn.pragma_update(None, "user_version", 4)
+                .unwrap_or_else(|e| panic!("{e}"));
+            conn.execute_batch(
+                "INSERT INTO conversations (id, created_at, updated_at) VALUES ('c', 'now', 'now');
+                 INSERT INTO events (seq, conversation_id, id, kind, source, timestamp, body)
+                     VALUES (7, 'c', 'e1', 'MessageEvent', 'agent', 't', '{}'),
+                            (9, 'c', 'e2', 'MessageEvent', 'agent', 't', '{}');
+                 INSERT INTO events_fts (rowid, text) VALUES (9, 'needle');",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let conn = store.lock();
+        let rows: Vec<(i64, String)> = conn
+            .prepare("SELECT seq, id FROM events ORDER BY seq")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows, vec![(7, "e1".to_string()), (9, "e2".to_string())]);
+        let hit: String = conn
+            .query_row(
+                "SELECT e.id FROM events_fts f JOIN events e ON e.seq = f.rowid WHERE events_fts MATCH 'needle'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(hit, "e2");
+        // New events go on after the highest seq.
+        conn.execute(
+            "INSERT INTO events (conversation_id, id, kind, source, timestamp, body) VALUES ('c', 'e3', 'k', 's', 't', '{}')",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(conn.last_insert_rowid(), 10);
     }
 
     #[test]

@@ -305,3 +305,31 @@ async fn unknown_and_missing_parameters_are_clear_errors() {
     );
     assert_eq!(ok.ok(), Some(json!({"command": "view", "path": "/x"})));
 }
+
+/// An edit of a 5 MiB file does not put 10 MiB of before and after text into its event: the
+/// edit is done, the event says where the diff is instead.
+#[tokio::test]
+async fn an_edit_of_a_huge_file_carries_no_huge_diff_in_its_event() {
+    let f = fx();
+    let line = "let x = 1; // padding padding padding padding padding padding\n";
+    let big: String = line.repeat(5 * 1024 * 1024 / line.len());
+    let path = f.write("big.rs", &format!("{big}MARKER\n"));
+    let o = f
+        .call(
+            json!({"command": "str_replace", "path": path, "old_str": "MARKER", "new_str": "DONE"}),
+        )
+        .await;
+    assert!(!o.is_error, "{}", text(&o));
+    assert!(f.read("big.rs").ends_with("DONE\n"));
+    assert_eq!((&o.old_content, &o.new_content), (&None, &None));
+    assert!(
+        text(&o).contains("the Changes tab shows it"),
+        "{}",
+        text(&o)
+    );
+    let small = f.write("small.rs", "a\nb\n");
+    let o = f
+        .call(json!({"command": "str_replace", "path": small, "old_str": "b", "new_str": "c"}))
+        .await;
+    assert_eq!(o.new_content.as_deref(), Some("a\nc\n"));
+}

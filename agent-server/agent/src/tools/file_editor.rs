@@ -20,6 +20,10 @@ pub const MAX_VIEW_CHARS: usize = 16_000;
 pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const SNIPPET_LINES: usize = 4;
 pub const UNDO_LEVELS: usize = 10;
+/// The largest before or after text an edit's event carries for its diff. A bigger one would
+/// make every copy of the event (the socket frame, the app's database, the diff the UI draws)
+/// as big as the file; the event says so instead and the Changes tab has the diff.
+pub const MAX_EVENT_CONTENT: usize = 256 * 1024;
 
 #[derive(Default)]
 pub struct FileEditorTool {
@@ -454,15 +458,28 @@ impl Tool for FileEditorTool {
         };
         let result = self.run(a, ctx).await;
         let obs = match result {
-            Ok(done) => FileEditorObservation {
-                content: text_content(ctx.secrets.mask(&done.text)),
-                is_error: false,
-                command: a.command,
-                path: Some(a.path.clone()),
-                prev_exist: done.prev_exist,
-                old_content: done.old_content.map(|c| ctx.secrets.mask(&c)),
-                new_content: done.new_content.map(|c| ctx.secrets.mask(&c)),
-            },
+            Ok(mut done) => {
+                let too_big = [&done.old_content, &done.new_content]
+                    .iter()
+                    .any(|c| c.as_ref().is_some_and(|c| c.len() > MAX_EVENT_CONTENT));
+                if too_big {
+                    done.old_content = None;
+                    done.new_content = None;
+                    done.text.push_str(&format!(
+                        "\n[The file is over {} KiB: this edit is not shown as a diff here; the Changes tab shows it.]",
+                        MAX_EVENT_CONTENT / 1024
+                    ));
+                }
+                FileEditorObservation {
+                    content: text_content(ctx.secrets.mask(&done.text)),
+                    is_error: false,
+                    command: a.command,
+                    path: Some(a.path.clone()),
+                    prev_exist: done.prev_exist,
+                    old_content: done.old_content.map(|c| ctx.secrets.mask(&c)),
+                    new_content: done.new_content.map(|c| ctx.secrets.mask(&c)),
+                }
+            }
             Err(msg) => FileEditorObservation {
                 content: text_content(ctx.secrets.mask(&msg)),
                 is_error: true,

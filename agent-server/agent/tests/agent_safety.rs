@@ -387,3 +387,56 @@ async fn built_in_skills_load_and_trigger() {
     };
     assert_eq!(activated_skills, &["github-pr", "python-tests"]);
 }
+
+/// A conversation that cannot be saved (a full disk, its folder gone) stops with an error
+/// event the user sees, not a log line, and goes on once saving works again. The events folder
+/// is swapped for a file, which fails every write, for root too.
+#[tokio::test]
+async fn a_failure_to_save_stops_the_run_with_an_error_and_saving_again_goes_on() {
+    let fx = setup(vec![Step::text("first"), Step::text("second")], |_| {}).await;
+    fx.conv.send_message(Message::user("one"));
+    assert_eq!(fx.conv.run().await.ok(), Some(ExecutionStatus::Finished));
+    let root = fx.tmp.path().join("conversations");
+    let dir = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap_or_else(|| panic!("no conversation folder"));
+    let events = dir.join("events");
+    let saved = std::fs::read_dir(&events).map(|d| d.count()).unwrap_or(0);
+    std::fs::rename(&events, dir.join("events.away")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&events, "not a folder").unwrap_or_else(|e| panic!("{e}"));
+
+    fx.conv.send_message(Message::user("two"));
+    assert_eq!(fx.conv.run().await.ok(), Some(ExecutionStatus::Error));
+    let errors: Vec<String> = fx
+        .conv
+        .events()
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::ConversationErrorEvent { code, detail, .. } => {
+                Some(format!("{code}: {detail}"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!errors.is_empty(), "no error event");
+    assert!(
+        errors.iter().all(|e| e.starts_with("PersistenceError: ")),
+        "{errors:?}"
+    );
+    assert!(errors[0].contains("Free disk space"), "{errors:?}");
+    assert_eq!(
+        fx.llm.requests().len(),
+        1,
+        "the agent did not go on unsaved"
+    );
+
+    std::fs::remove_file(&events).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(dir.join("events.away"), &events).unwrap_or_else(|e| panic!("{e}"));
+    fx.conv.send_message(Message::user("three"));
+    assert_eq!(fx.conv.run().await.ok(), Some(ExecutionStatus::Finished));
+    let now = std::fs::read_dir(&events).map(|d| d.count()).unwrap_or(0);
+    assert!(now > saved, "{now} files, {saved} before");
+}

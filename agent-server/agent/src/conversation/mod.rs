@@ -15,6 +15,7 @@ pub mod view;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use berth_protocol::{
@@ -110,6 +111,8 @@ pub(crate) struct Inner {
     run_lock: tokio::sync::Mutex<()>,
     cancel: Mutex<CancellationToken>,
     options: EngineOptions,
+    /// A write to the store failed since the last run began.
+    unsaved: AtomicBool,
 }
 
 /// A handle to a conversation; clones share it.
@@ -363,6 +366,7 @@ impl Conversation {
                 events_tx,
                 run_lock: tokio::sync::Mutex::new(()),
                 cancel: Mutex::new(CancellationToken::new()),
+                unsaved: AtomicBool::new(false),
                 options,
             }),
         })
@@ -434,6 +438,7 @@ impl Conversation {
 
     /// Appends an event: masked, persisted, published. Returns it as stored.
     pub(crate) fn emit(&self, source: Source, body: EventBody) -> Event {
+        let mut failed = None;
         let event = {
             let mut data = self.data();
             let parent = data.events.last().map(|e| e.id.clone());
@@ -450,13 +455,16 @@ impl Conversation {
             if let Some(store) = &self.inner.store
                 && let Err(e) = store.append(index, &event)
             {
-                tracing::error!(error = %e, "could not persist an event");
+                failed = Some(e);
             }
             data.events.push(event.clone());
             data.state.updated_at = berth_protocol::event::now_utc_iso();
             event
         };
         self.publish(event.clone());
+        if let Some(e) = failed {
+            self.could_not_save(&e);
+        }
         event
     }
 
@@ -466,9 +474,39 @@ impl Conversation {
             self.reseal();
             let state = self.data().state.clone();
             if let Err(e) = store.save_state(&state) {
-                tracing::error!(error = %e, "could not persist the conversation state");
+                self.could_not_save(&e);
             }
         }
+    }
+
+    /// A write that failed (a full disk, a folder gone) stops the run with an error event the
+    /// user sees: going on would do work that a restart forgets. Once per failure: the error
+    /// event and the status change try to save too, and fail alike.
+    /// A new run tries saving again.
+    pub(crate) fn retry_saving(&self) {
+        self.inner.unsaved.store(false, Ordering::SeqCst);
+    }
+
+    fn could_not_save(&self, e: &store::StoreError) {
+        tracing::error!(conversation = %self.id(), error = %e, "could not save the conversation");
+        if self.inner.unsaved.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.emit(
+            Source::Environment,
+            EventBody::ConversationErrorEvent {
+                code: "PersistenceError".into(),
+                detail: format!(
+                    "The conversation could not be saved ({e}). The agent was stopped so no more work is lost. Free disk space (or restore the folder), then send a message to go on; what happened since the last save may be missing after a restart."
+                ),
+                classification: Some(berth_protocol::ErrorClassification::new(
+                    berth_protocol::FailureKind::Internal,
+                    true,
+                    berth_protocol::FailureAction::Retry,
+                )),
+            },
+        );
+        self.set_status(ExecutionStatus::Error);
     }
 
     fn emit_status_update(&self, status: ExecutionStatus) {

@@ -33,6 +33,7 @@ impl Conversation {
             .run_lock
             .try_lock()
             .map_err(|_| ConversationError::AlreadyRunning)?;
+        self.retry_saving();
         self.ensure_system_prompt();
         match self.status() {
             ExecutionStatus::Finished => {

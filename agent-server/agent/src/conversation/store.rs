@@ -149,6 +149,13 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
             .map_err(err)?;
     }
+    // Durable before it is visible: the data reaches the disk, then the rename, then the
+    // folder entry, so a power loss leaves the old file or the new one, never an empty one.
+    tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(err)?;
     Ok(())
 }

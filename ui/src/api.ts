@@ -51,8 +51,14 @@ export async function call<K extends Command>(command: K, args: ArgsOf<K>): Prom
  * Every update of the app (start tasks, events, changed files) until the returned function is
  * called. `onOpen` runs each time the stream is (re)connected: updates from then on arrive, so
  * that is when a view loads its snapshot — loading earlier could miss what happens in between.
+ * It runs again on a `resync` (the app dropped updates this view fell behind on).
  */
 export function subscribe(onUpdate: (update: AppUpdate) => void, onOpen?: () => void): () => void {
+  const handle = (update: AppUpdate) => (update.type === "resync" ? onOpen?.() : onUpdate(update));
+  return listen(handle, onOpen);
+}
+
+function listen(onUpdate: (update: AppUpdate) => void, onOpen?: () => void): () => void {
   const t = tauri();
   if (t) {
     let stop: (() => void) | undefined;

@@ -157,7 +157,12 @@ fn forward_updates(handle: AppHandle, app: Arc<App>) {
                     }
                     let _ = handle.emit("update", &update);
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    // The window missed updates: it reloads what it shows.
+                    if let Err(e) = handle.emit("update", &AppUpdate::Resync { missed }) {
+                        tracing::warn!(error = %e, "could not ask the windows to reload");
+                    }
+                }
                 Err(_) => return,
             }
         }

@@ -33,6 +33,7 @@ use berth_app::app::App;
 use futures::Stream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tower_http::services::{ServeDir, ServeFile};
 
 mod guard;
@@ -162,7 +163,11 @@ async fn call(State(web): State<Web>, body: axum::body::Bytes) -> Response {
 
 async fn updates(State(web): State<Web>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let stream = BroadcastStream::new(web.app.updates()).filter_map(|u: Result<AppUpdate, _>| {
-        let update = u.ok()?;
+        // A page that fell behind reloads what it shows rather than stay stale.
+        let update =
+            u.unwrap_or_else(
+                |BroadcastStreamRecvError::Lagged(missed)| AppUpdate::Resync { missed },
+            );
         let json = serde_json::to_string(&update).ok()?;
         Some(Ok(SseEvent::default().event("update").data(json)))
     });

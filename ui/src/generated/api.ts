@@ -36,7 +36,7 @@ sandbox_note: string | null,
  */
 keychain: { Ok : null } | { Err : string }, };
 
-export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "event", conversation_id: string, event: Event, } | { "type": "changed_files", changes: ChangedFiles, };
+export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "event", conversation_id: string, event: Event, } | { "type": "changed_files", changes: ChangedFiles, } | { "type": "resync", missed: bigint, };
 
 export type ById = { id: string, };
 

@@ -22,6 +22,11 @@ pub enum AppUpdate {
     ChangedFiles {
         changes: ChangedFiles,
     },
+    /// Updates were missed (a reader fell behind the stream): what a view shows may be stale,
+    /// so it loads its snapshot again.
+    Resync {
+        missed: u64,
+    },
 }
 
 /// Forwards one source into the merged stream until either side closes.
@@ -38,9 +43,43 @@ pub(crate) fn forward<T: Clone + Send + 'static>(
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "the update stream fell behind");
+                    let _ = to.send(AppUpdate::Resync { missed: n });
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that got ahead of the stream: the updates lost are replaced by a `resync`, so
+    /// the views reload instead of showing a stale conversation.
+    #[tokio::test]
+    async fn a_reader_that_fell_behind_gets_a_resync() {
+        let (source, from) = broadcast::channel::<u64>(2);
+        let (to, mut merged) = broadcast::channel(16);
+        for n in 0..5 {
+            source.send(n).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let task = forward(from, to, |n| AppUpdate::ChangedFiles {
+            changes: ChangedFiles {
+                conversation_id: n.to_string(),
+                files: vec![],
+            },
+        });
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(match merged.recv().await {
+                Ok(AppUpdate::Resync { missed }) => format!("resync {missed}"),
+                Ok(AppUpdate::ChangedFiles { changes }) => changes.conversation_id,
+                other => format!("{other:?}"),
+            });
+        }
+        assert_eq!(got, ["resync 3", "3", "4"]);
+        drop(source);
+        task.await.unwrap_or_else(|e| panic!("{e}"));
+    }
 }

@@ -364,6 +364,70 @@ async fn a_setup_script_that_prints_without_end_is_capped() {
     fx.remove_sandboxes().await;
 }
 
+/// Claim: a Docker sandbox cannot reach another sandbox over the network. A's sandbox runs;
+/// B's agent then tries A's agent-server at A's address, and a listener A's agent left behind
+/// there. Before the fix (commit "A network of its own for each Docker sandbox"), every
+/// container sat on Docker's default bridge and B reached both.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (run by .ci/test when one answers)"]
+async fn docker_a_sandbox_cannot_reach_another_over_the_network() {
+    let listener = "nohup python3 -m http.server 8123 >/dev/null 2>&1 & sleep 1; true";
+    let fx = app_fixture_on(Runtime::Docker, vec![sh(listener), finish()], |_| {}).await;
+    let (_, sandbox_a) = run_agent(&fx, &repository(&fx, "project-a")).await;
+    let a = fx
+        .app
+        .sandboxes
+        .get(&sandbox_a)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let inspect = |what: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(what)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let cid = a.container_id.clone().unwrap_or_default();
+    let ip_a = inspect(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &cid,
+    ]);
+    assert!(!ip_a.is_empty(), "A has no address");
+    let probe = format!(
+        "for port in 8000 8123; do timeout 5 bash -c \"exec 3<>/dev/tcp/{ip_a}/$port\" \
+         && echo \"REACHED $port\" || echo \"BLOCKED $port\"; done > probe.txt 2>&1; true"
+    );
+    fx.llm.push(sh(&probe));
+    fx.llm.push(finish());
+    let ws_b = repository(&fx, "project-b");
+    run_agent(&fx, &ws_b).await;
+    let probe = std::fs::read_to_string(ws_b.join("probe.txt")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        probe.contains("BLOCKED 8000") && probe.contains("BLOCKED 8123"),
+        "{probe}"
+    );
+    assert!(!probe.contains("REACHED"), "{probe}");
+    let icc = inspect(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Options \"com.docker.network.bridge.enable_icc\"}}",
+        &format!("berth-{sandbox_a}"),
+    ]);
+    assert_eq!(icc, "false");
+    fx.remove_sandboxes().await;
+    let left = inspect(&[
+        "network",
+        "ls",
+        "-q",
+        "-f",
+        &format!("name=berth-{sandbox_a}"),
+    ]);
+    assert!(left.is_empty(), "A's network outlived it: {left}");
+}
+
 /// Claim: a sandbox sees only its own conversation. Conversation A runs first; then B's agent
 /// lists its conversations folder and looks for every stored conversation on its file system,
 /// and B's agent-server is asked for every conversation it knows. Before the fix (commit "A

@@ -32,6 +32,7 @@ use super::container_user::{
 };
 use super::keys::SandboxKeys;
 use super::logs::SandboxLogs;
+use super::network;
 use super::{
     Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
     now,
@@ -340,6 +341,14 @@ impl DockerSandboxService {
             .map_err(|e| SandboxError::Start(format!("Docker could not copy the keys in: {e}")))
     }
 
+    /// Removes the network of a sandbox that failed to start; the start's own error is what
+    /// the user needs, so this one is only logged.
+    async fn forget_network(&self, id: &str) {
+        if let Err(e) = network::remove(&self.docker, id).await {
+            tracing::warn!(sandbox = %id, error = %e, "could not remove a failed sandbox's network");
+        }
+    }
+
     async fn refresh(&self, mut s: Sandbox) -> Result<Sandbox, SandboxError> {
         let Some(cid) = s.container_id.clone() else {
             return Ok(s);
@@ -392,7 +401,9 @@ impl SandboxService for DockerSandboxService {
             (LABEL_WORKSPACE.to_string(), host_ws.display().to_string()),
             (LABEL_HOME.to_string(), self.home_label()),
         ]);
+        let network = network::create(&self.docker, &id, &labels).await?;
         let host_config = HostConfig {
+            network_mode: Some(network),
             port_bindings: Some(HashMap::from([(
                 "8000/tcp".to_string(),
                 Some(vec![PortBinding {
@@ -439,7 +450,14 @@ impl SandboxService for DockerSandboxService {
             .await
             .map_err(|e| {
                 SandboxError::Start(format!("Docker could not create the container: {e}"))
-            })?;
+            });
+        let created = match created {
+            Ok(created) => created,
+            Err(e) => {
+                self.forget_network(&id).await;
+                return Err(e);
+            }
+        };
         let cid = created.id;
         let stamp = now();
         let mut sandbox = Sandbox {
@@ -479,6 +497,7 @@ impl SandboxService for DockerSandboxService {
                     ),
                 )
                 .await;
+            self.forget_network(&id).await;
             self.records
                 .set_status(&id, SandboxStatus::Error, Some(&e.to_string()))?;
             return Err(e);
@@ -582,6 +601,7 @@ impl SandboxService for DockerSandboxService {
                 Err(e) => return Err(docker_err(e)),
             }
         }
+        network::remove(&self.docker, id).await?;
         self.records.delete(id)?;
         let _ = std::fs::remove_dir_all(self.paths.sandbox_dir(id));
         self.logs.forget(id);

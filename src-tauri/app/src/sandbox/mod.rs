@@ -8,6 +8,7 @@ mod engine;
 mod image;
 pub mod keys;
 pub mod logs;
+mod network;
 pub mod process;
 mod records;
 pub mod routed;

@@ -54,10 +54,11 @@ export function onLinkClick(e: React.MouseEvent<HTMLElement>) {
   if (href) void openLink(href);
 }
 
-// CSI (ESC [ … final), OSC (ESC ] … BEL or ST), DCS/SOS/PM/APC (ESC P/X/^/_ … ST), other ESC x,
-// and C1 controls: matching control characters is the point here.
+// CSI (ESC [ … final), OSC (ESC ] … BEL or ST), DCS/SOS/PM/APC (ESC P/X/^/_ … ST), other
+// escapes (ESC, intermediates, a final byte: ESC =, ESC ( B…), a lone ESC, and C1 controls:
+// matching control characters is the point here.
 // eslint-disable-next-line no-control-regex
-const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[@-Z\\-_]|[\x80-\x9f]/g;
+const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]|\x1b|[\x80-\x9f]/g;
 
 /** Terminal text with its colours and without any other escape sequence. */
 export function terminalText(s: string): string {

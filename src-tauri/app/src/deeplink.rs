@@ -351,4 +351,118 @@ mod tests {
         let (_, task, _) = prefill("berth://new?task=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
         assert_eq!(task.as_deref(), Some("<script>alert(1)</script>"));
     }
+
+    mod properties {
+        //! What any link, however hostile, can and cannot do. Cases: proptest's default (256),
+        //! `PROPTEST_CASES` for a longer run.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn encoded(s: &str) -> String {
+            url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+        }
+
+        /// Repository values a hostile page would try: hidden hosts, local paths, odd schemes.
+        fn repo_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("/".to_string()),
+                Just("/etc".to_string()),
+                Just("/home/u/../../".to_string()),
+                Just("https://evil.example?@github.com/a/b".to_string()),
+                Just("https://user:pw@github.com/a/b".to_string()),
+                Just("file:///etc/passwd".to_string()),
+                Just("git@github.com:-oProxyCommand=x".to_string()),
+                "(https|http|ssh|file|ext|git)://[a-z@:.?#%/-]{0,30}",
+                "git@[a-z.]{1,12}:[a-z/_-]{1,20}",
+                "/[a-z./]{0,30}",
+                ".{0,60}",
+            ]
+        }
+
+        fn link() -> impl Strategy<Value = String> {
+            let host = prop_oneof![
+                Just("new".to_string()),
+                Just("conversation".to_string()),
+                Just("github.com".to_string()),
+                "[a-zA-Z.]{0,12}",
+            ];
+            let key = prop_oneof![
+                Just("repo".to_string()),
+                Just("task".to_string()),
+                Just("issue".to_string()),
+                "[a-z]{1,6}",
+            ];
+            let value = prop_oneof![repo_value(), ".{0,80}", Just("x".repeat(5000))];
+            (
+                host,
+                "(/[a-zA-Z0-9%._-]{0,16}){0,4}",
+                prop::collection::vec((key, value), 0..4),
+            )
+                .prop_map(|(host, path, query)| {
+                    let q: Vec<String> = query
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", encoded(v)))
+                        .collect();
+                    if q.is_empty() {
+                        format!("berth://{host}{path}")
+                    } else {
+                        format!("berth://{host}{path}?{}", q.join("&"))
+                    }
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_is_parsed_or_refused_without_panic(text in ".{0,300}") {
+                let _ = parse(&text);
+            }
+
+            /// An accepted link only opens a real conversation id or prefills a form whose
+            /// task is bounded plain text and whose repository is a safe target.
+            #[test]
+            fn what_a_link_prefills_is_always_safe(link in link()) {
+                match parse(&link) {
+                    Err(_) => {}
+                    Ok(DeepLink::OpenConversation { id }) => {
+                        prop_assert!(uuid::Uuid::parse_str(&id).is_ok());
+                    }
+                    Ok(DeepLink::Prefill { repository, task, .. }) => {
+                        if let Some(task) = task {
+                            prop_assert!(task.chars().count() <= MAX_TASK + 200);
+                            prop_assert!(!task.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+                        }
+                        match repository {
+                            None => {}
+                            Some(Repository::LocalFolder { path }) => {
+                                prop_assert!(path.is_absolute());
+                                prop_assert!(!path.components().any(|c| c == std::path::Component::ParentDir));
+                                prop_assert!(crate::workspace_folder::check(&path, Path::new("/nonexistent")).is_ok());
+                            }
+                            Some(Repository::GitUrl { url, .. }) => {
+                                let remote = GitRemote::parse(&url);
+                                prop_assert!(remote.is_ok(), "{url}");
+                                if url.starts_with("https://") {
+                                    let u = Url::parse(&url).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                                    prop_assert!(u.username().is_empty() && u.password().is_none());
+                                    prop_assert!(u.query().is_none() && u.fragment().is_none());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            /// A task survives the trip through a link as the user wrote it (trimmed).
+            #[test]
+            fn a_task_round_trips(task in "[^\\p{Cc}]{0,200}(\n[^\\p{Cc}]{0,40}){0,3}") {
+                let link = format!("berth://new?task={}", encoded(&task));
+                match parse(&link) {
+                    Ok(DeepLink::Prefill { task: Some(got), .. }) => prop_assert_eq!(got, task.trim()),
+                    other => prop_assert!(false, "{link}: {other:?}"),
+                }
+            }
+        }
+    }
 }

@@ -129,6 +129,16 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         task.prop("value").await.ok().flatten().as_deref(),
         Some("hello from a link")
     );
+    // The task is marked as the link's, and the repository's setup script waits for a yes.
+    client
+        .find(Locator::Css("[data-testid=task-from-link]"))
+        .await
+        .unwrap_or_else(|e| panic!("the task is not marked as from the link: {e}"));
+    let setup = client
+        .find(Locator::Css("input[name=run-setup]"))
+        .await
+        .unwrap_or_else(|e| panic!("no setup-script choice for a linked repository: {e}"));
+    assert_eq!(setup.is_selected().await.ok(), Some(false));
     let png = client.screenshot().await.unwrap_or_default();
     std::fs::write(shots.join("deep-link.png"), &png).unwrap_or_default();
     // Nothing started: a link only fills the form.

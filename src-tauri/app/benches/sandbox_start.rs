@@ -44,6 +44,7 @@ fn request(ws: &Path) -> StartRequest {
         sealing_key: None,
         secrets: Vec::new(),
         continue_conversation: None,
+        setup_script: Default::default(),
     }
 }
 

@@ -22,6 +22,7 @@ fn local(path: &std::path::Path, task: &str) -> NewConversation {
         },
         task: Some(task.into()),
         profile: None,
+        setup_script: Default::default(),
     }
 }
 
@@ -323,6 +324,7 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
         sealing_key: None,
         secrets: Vec::new(),
         continue_conversation: None,
+        setup_script: Default::default(),
     };
     let done = fx
         .app

@@ -86,6 +86,7 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         sealing_key: None,
         secrets: Vec::new(),
         continue_conversation: None,
+        setup_script: Default::default(),
     }
 }
 

@@ -58,6 +58,7 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
         sealing_key: None,
         secrets: Vec::new(),
         continue_conversation: None,
+        setup_script: Default::default(),
     };
     let task = StartTaskService::new(store.clone(), paths, sandboxes.clone())
         .start(req)

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use berth_app::conversations::NewConversation;
 use berth_app::settings::Runtime;
-use berth_app::start::Repository;
+use berth_app::start::{Repository, SetupScript};
 use berth_app::watcher::ChangeKind;
 use berth_scripted_llm::Step;
 use common::app::{AppFx, app_fixture_on, ready, status};
@@ -50,6 +50,7 @@ async fn run_agent(fx: &AppFx, ws: &Path) -> (String, String) {
             },
             task: Some("Fix the bug described in the issue".into()),
             profile: None,
+            setup_script: Default::default(),
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let task = ready(&fx.app, &task).await;
@@ -216,6 +217,7 @@ async fn a_repository_address_that_hides_its_host_gets_no_token() {
             },
             task: None,
             profile: None,
+            setup_script: Default::default(),
         });
         let err = started.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("may not carry"), "{url}: {err:?}");
@@ -347,6 +349,7 @@ async fn a_setup_script_that_prints_without_end_is_capped() {
             repository: Repository::LocalFolder { path: ws.clone() },
             task: Some("Fix the bug".into()),
             profile: None,
+            setup_script: Default::default(),
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let task = ready(&fx.app, &task).await;
@@ -426,6 +429,40 @@ async fn docker_a_sandbox_cannot_reach_another_over_the_network() {
         &format!("name=berth-{sandbox_a}"),
     ]);
     assert!(left.is_empty(), "A's network outlived it: {left}");
+}
+
+/// Claim: a repository's setup script runs only if the user agreed. The form sends `skip` for a
+/// repository from a link unless the user ticks the box; the script (which would run unconfined
+/// in a process sandbox) leaves a mark if it runs. Before the fix, every start ran it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_setup_script_the_user_did_not_agree_to_does_not_run() {
+    let fx = app_fixture_on(Runtime::Process, vec![finish()], |_| {}).await;
+    let ws = repository(&fx, "project");
+    let mark = fx.tmp.path().join("setup-ran");
+    std::fs::create_dir_all(ws.join(".openhands")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        ws.join(".openhands/setup.sh"),
+        format!("touch {}\n", mark.display()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    common::users_folder(&ws);
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws.clone() },
+            task: Some("Fix the bug".into()),
+            profile: None,
+            setup_script: SetupScript::Skip,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let task = ready(&fx.app, &task).await;
+    assert!(!mark.exists(), "the setup script ran");
+    let said = task.setup_output.unwrap_or_default();
+    assert!(said.starts_with("Not run"), "{said}");
+    let id = task.conversation_id.unwrap_or_default();
+    status(&fx.app, &id, "finished").await;
+    fx.remove_sandboxes().await;
 }
 
 /// Claim: a sandbox sees only its own conversation. Conversation A runs first; then B's agent
@@ -708,6 +745,7 @@ async fn the_machine_is_no_workspace() {
                 },
                 task: None,
                 profile: None,
+                setup_script: Default::default(),
             })
             .unwrap_or_else(|e| panic!("{e}"));
         let mut done = None;
@@ -765,6 +803,7 @@ async fn docker_as_root_no_folder_outside_berths_own_changes_owner() {
             repository: Repository::LocalFolder { path: ws.clone() },
             task: None,
             profile: None,
+            setup_script: Default::default(),
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let mut done = None;

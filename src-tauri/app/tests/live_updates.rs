@@ -68,6 +68,7 @@ async fn a_webhook_failing_twice_gets_the_batch_on_the_third_attempt() {
             repository: Repository::LocalFolder { path: ws },
             task: Some("say hello".into()),
             profile: None,
+            setup_script: Default::default(),
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let task = ready(&fx.app, &task).await;
@@ -141,6 +142,7 @@ async fn the_agents_edits_reach_the_changes_view_live() {
             repository: Repository::LocalFolder { path: ws.clone() },
             task: Some("take notes".into()),
             profile: None,
+            setup_script: Default::default(),
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let task = ready(&fx.app, &task).await;

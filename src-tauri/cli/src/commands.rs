@@ -137,6 +137,7 @@ async fn run(
         },
         task: Some(task),
         profile,
+        setup_script: Default::default(),
     })?;
     // The start task's states as they happen.
     let ready = loop {

@@ -210,7 +210,11 @@ task: string | null,
 /**
  * The LLM profile by name; `None` = the active one.
  */
-profile: string | null, };
+profile: string | null, 
+/**
+ * Whether the repository's setup script runs (the form asks for a repository from a link).
+ */
+setup_script: SetupScript, };
 
 export type NoArgs = Record<string, never>;
 
@@ -283,6 +287,8 @@ export type Settings = { llm_profiles: Array<LlmProfile>,
  * The profile new conversations use.
  */
 active_profile: string | null, agent: AgentSettings, sandbox: SandboxSettings, mcp_servers: Array<McpServer>, git: GitIdentity, webhooks: Array<Webhook>, };
+
+export type SetupScript = "run" | "skip";
 
 export type SortBy = "recently_updated" | "newest" | "oldest" | "title";
 

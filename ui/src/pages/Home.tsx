@@ -5,6 +5,12 @@ import type { ConversationSummary, SearchHit } from "../generated/api";
 import { go } from "../route";
 import { takePrefill } from "../links";
 
+/** Rows enough to show the whole task (a link's task must not hide below the fold), up to 30. */
+function taskRows(task: string): number {
+  const lines = task.split("\n").reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 90)), 0);
+  return Math.min(30, Math.max(4, lines));
+}
+
 export function Home() {
   const [prefill] = useState(takePrefill);
   const [where, setWhere] = useState(() => {
@@ -12,6 +18,8 @@ export function Home() {
     return r ? (r.kind === "git_url" ? r.url : r.path) : "";
   });
   const [task, setTask] = useState(prefill?.task ?? "");
+  // A repository from a link is someone else's code: its setup script runs only if the user says so.
+  const [runSetup, setRunSetup] = useState(!prefill);
   const [error, setError] = useState<string | null>(null);
   const [recent, setRecent] = useState<ConversationSummary[]>([]);
   const [query, setQuery] = useState("");
@@ -32,7 +40,7 @@ export function Home() {
           ? { kind: "git_url" as const, url: target, branch: null, new_branch: null, full_clone: false }
           : { kind: "local_folder" as const, path: target };
     try {
-      const t = await call("StartConversation", { repository, task: task.trim() || null, profile: null });
+      const t = await call("StartConversation", { repository, task: task.trim() || null, profile: null, setup_script: runSetup ? "run" : "skip" });
       go(`/start/${t.id}`);
     } catch (e) {
       setError(errorText(e));
@@ -94,7 +102,24 @@ export function Home() {
         </p>
       )}
       <label>Folder or git URL<input name="where" value={where} onChange={(e) => setWhere(e.target.value)} placeholder="/home/me/project or https://github.com/org/repo" /></label>
-      <label>Task<textarea name="task" value={task} onChange={(e) => setTask(e.target.value)} placeholder="Fix the failing test" rows={4} /></label>
+      <label>
+        Task
+        {prefill?.task && (
+          <span className="link-badge" data-testid="task-from-link">
+            from the link — read all of it: a link can carry instructions meant for the agent
+          </span>
+        )}
+        <textarea name="task" value={task} onChange={(e) => setTask(e.target.value)} placeholder="Fix the failing test" rows={taskRows(task)} />
+        <span className="hint" data-testid="task-count">{task.length} characters</span>
+      </label>
+      {prefill && (
+        <label className="check">
+          <input type="checkbox" name="run-setup" checked={runSetup} onChange={(e) => setRunSetup(e.target.checked)} />
+          <span>
+            Run the repository's setup script (<code>.openhands/setup.sh</code>) before the agent starts. It came through a link: in a process sandbox it runs as you, unconfined.
+          </span>
+        </label>
+      )}
       <button className="primary" onClick={start} disabled={!where.trim()}>Start</button>
       {error && <p className="warn">{error}</p>}
       {note && <p className="ok">{note}</p>}

@@ -13,7 +13,7 @@ export function Quick() {
   const [error, setError] = useState<string | null>(null);
   async function start() {
     try {
-      const t = await call("StartConversation", { repository: { kind: "local_folder", path: where.trim() }, task: task.trim() || null, profile: null });
+      const t = await call("StartConversation", { repository: { kind: "local_folder", path: where.trim() }, task: task.trim() || null, profile: null, setup_script: "run" });
       const shell = (window as unknown as { __TAURI__?: WindowApi }).__TAURI__;
       if (shell) {
         await shell.core.invoke("show_main", { path: `/start/${t.id}` });

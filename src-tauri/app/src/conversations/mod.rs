@@ -33,7 +33,7 @@ use crate::sandbox::{SandboxError, SandboxService, SandboxStatus};
 use crate::secrets::{SecretError, SecretKind, SecretStore};
 use crate::settings::{SettingsError, SettingsService};
 use crate::start::{
-    Repository, StartError, StartRequest, StartStatus, StartTask, StartTaskService,
+    Repository, SetupScript, StartError, StartRequest, StartStatus, StartTask, StartTaskService,
 };
 use crate::store::StoreError;
 use crate::watcher::{SandboxGit, WorkspaceWatcher};
@@ -76,6 +76,9 @@ pub struct NewConversation {
     /// The LLM profile by name; `None` = the active one.
     #[serde(default)]
     pub profile: Option<String>,
+    /// Whether the repository's setup script runs (the form asks for a repository from a link).
+    #[serde(default)]
+    pub setup_script: SetupScript,
 }
 
 /// Execution statuses after which a run waits for the user.
@@ -142,7 +145,8 @@ impl ConversationService {
     /// comes through [`StartTaskService::subscribe`]; at READY the conversation is recorded and
     /// followed, and messages sent meanwhile are delivered.
     pub fn start(&self, new: NewConversation) -> Result<StartTask, ConversationError> {
-        let request = self.request(new.repository, new.task, new.profile.as_deref(), None)?;
+        let mut request = self.request(new.repository, new.task, new.profile.as_deref(), None)?;
+        request.setup_script = new.setup_script;
         self.launch(request)
     }
 
@@ -225,6 +229,7 @@ impl ConversationService {
             sealing_key,
             secrets,
             continue_conversation,
+            setup_script: Default::default(),
         })
     }
 

@@ -79,6 +79,17 @@ pub enum Repository {
     },
 }
 
+/// Whether a start runs the repository's `.openhands/setup.sh`. A repository that came through a
+/// link is someone else's code: in a process sandbox (not confined) its script would run as the
+/// user, so the form asks first and sends `skip` unless the user agreed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SetupScript {
+    #[default]
+    Run,
+    Skip,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct StartRequest {
     pub repository: Repository,
@@ -108,6 +119,8 @@ pub struct StartRequest {
     /// sandbox from the events stored outside any sandbox.
     #[serde(default)]
     pub continue_conversation: Option<String>,
+    #[serde(default)]
+    pub setup_script: SetupScript,
 }
 
 fn default_iterations() -> u32 {

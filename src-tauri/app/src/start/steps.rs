@@ -5,7 +5,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::reachable_from_container;
-use super::{Failed, Repository, StartRequest, StartStatus, StartTask, StartTaskService, repo};
+use super::{
+    Failed, Repository, SetupScript, StartRequest, StartStatus, StartTask, StartTaskService, repo,
+};
 use crate::agent_client::AgentClient;
 use crate::sandbox::{SandboxKind, SandboxSpec};
 
@@ -114,7 +116,14 @@ impl StartTaskService {
         }
 
         let sandbox_ws = sandbox.workspace.display().to_string();
-        if workspace.join(".openhands/setup.sh").is_file() {
+        let has_setup = workspace.join(".openhands/setup.sh").is_file();
+        if has_setup && req.setup_script == SetupScript::Skip {
+            task.setup_output = Some(
+                "Not run: you chose not to run this repository's .openhands/setup.sh. Read it, then run it from the terminal if you trust it."
+                    .into(),
+            );
+        }
+        if has_setup && req.setup_script == SetupScript::Run {
             self.record(
                 task,
                 StartStatus::RunningSetupScript,

@@ -66,6 +66,7 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
         sealing_key: None,
         secrets: Vec::new(),
         continue_conversation: None,
+        setup_script: Default::default(),
     }
 }
 

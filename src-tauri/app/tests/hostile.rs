@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use berth_app::conversations::NewConversation;
-use berth_app::settings::Runtime;
+use berth_app::settings::{ConfirmationMode, Runtime};
 use berth_app::start::{Repository, SetupScript};
 use berth_app::watcher::ChangeKind;
 use berth_scripted_llm::Step;
@@ -462,6 +462,58 @@ async fn a_setup_script_the_user_did_not_agree_to_does_not_run() {
     assert!(said.starts_with("Not run"), "{said}");
     let id = task.conversation_id.unwrap_or_default();
     status(&fx.app, &id, "finished").await;
+    fx.remove_sandboxes().await;
+}
+
+/// Claim: "Confirm risky actions" confirms exactly the actions the LLM marks as risky at or
+/// above the threshold (high). A low-risk command runs at once; a high-risk one waits, runs
+/// once the user accepts. Before the fix (commit "Confirm risky actions: the LLM's
+/// security_risk…"), the app set no analyzer, every risk was unknown and every action waited.
+#[tokio::test(flavor = "multi_thread")]
+async fn confirm_risky_actions_waits_for_the_risky_ones_only() {
+    let fx = app_fixture_on(
+        Runtime::Process,
+        vec![
+            Step::tool(
+                "terminal",
+                json!({"command": "echo low > low.txt", "security_risk": "LOW"}),
+            ),
+            Step::tool(
+                "terminal",
+                json!({"command": "echo high > high.txt", "security_risk": "HIGH"}),
+            ),
+            finish(),
+        ],
+        |s| s.agent.confirmation = ConfirmationMode::Risky,
+    )
+    .await;
+    let ws = repository(&fx, "project");
+    common::users_folder(&ws);
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws.clone() },
+            task: Some("Do the two things".into()),
+            profile: None,
+            setup_script: Default::default(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let task = ready(&fx.app, &task).await;
+    let id = task.conversation_id.unwrap_or_default();
+    status(&fx.app, &id, "waiting_for_confirmation").await;
+    assert!(ws.join("low.txt").exists(), "the low-risk command waited");
+    assert!(
+        !ws.join("high.txt").exists(),
+        "the high-risk command did not wait"
+    );
+    fx.app
+        .conversations
+        .confirm(&id, true, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    status(&fx.app, &id, "finished").await;
+    assert!(ws.join("high.txt").exists(), "accepted, it ran");
     fx.remove_sandboxes().await;
 }
 

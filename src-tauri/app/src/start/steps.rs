@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use berth_protocol::ConfirmationPolicy;
 use serde_json::{Value, json};
 
 use super::reachable_from_container;
@@ -196,6 +197,15 @@ impl StartTaskService {
             "confirmation_policy": req.confirmation_policy,
             "max_iterations": req.max_iterations,
         });
+        // "Confirm risky actions" needs a judge of risk: the LLM's own `security_risk` on each
+        // call (OpenHands' LLM security analyzer). Without one every risk is unknown, and
+        // every action would wait.
+        if matches!(
+            req.confirmation_policy,
+            ConfirmationPolicy::ConfirmRisky { .. }
+        ) {
+            body["security_analyzer"] = json!({"kind": "LLMSecurityAnalyzer"});
+        }
         let secrets: serde_json::Map<String, Value> = req
             .secrets
             .iter()

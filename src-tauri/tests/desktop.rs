@@ -1,7 +1,8 @@
 //! The real desktop window under Xvfb, driven through tauri-driver and WebKitWebDriver: it
 //! starts and shows the home page; a `berth://` link given to a second launch reaches the running
 //! instance (which prefills the form; nothing starts); a conversation started with a click ends
-//! in an OS notification, and clicking it (dunst's default action) opens that conversation.
+//! in an OS notification, and clicking it (dunst's default action) opens that conversation; and
+//! script in the window cannot navigate it away from the app.
 //! Screenshots of the window land in `target/desktop-screenshots/`. Needs a display (`.ci/test`
 //! runs under Xvfb), a D-Bus session (single instance and notifications use it), `dunst`,
 //! `tauri-driver` and `WebKitWebDriver` on PATH.
@@ -103,6 +104,41 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
     );
     let png = client.screenshot().await.unwrap_or_default();
     std::fs::write(shots.join("home.png"), &png).unwrap_or_default();
+
+    // A page that took over the window could call the app's commands: the window refuses to
+    // leave the app, whatever script in it asks. A listener counts whether it was even asked.
+    let remote = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let remote_url = format!(
+        "http://{}/take-over.html",
+        remote.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    remote
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = client.current_url().await.unwrap_or_else(|e| panic!("{e}"));
+    client
+        .execute(
+            "window.location.href = arguments[0]; return true;",
+            vec![json!(remote_url)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = client.current_url().await.unwrap_or_else(|e| panic!("{e}"));
+    // tauri:// origins are opaque (never equal): compare scheme and host.
+    assert_eq!(
+        (after.scheme(), after.host_str()),
+        (before.scheme(), before.host_str()),
+        "the window left the app: {after}"
+    );
+    assert!(
+        remote.accept().is_err(),
+        "the window fetched the remote page"
+    );
+    client
+        .find(Locator::XPath("//h1[text()='New conversation']"))
+        .await
+        .unwrap_or_else(|e| panic!("the app's page is gone: {e}"));
 
     // A second launch with a link hands it to this window and exits at once.
     let second = Command::new(&app)

@@ -48,6 +48,7 @@ try {
   await page.getByTestId("changed-files").getByText("notes.md").waitFor();
   await page.getByTestId("changes").getByText("Berth was here").first().waitFor();
   await page.getByTestId("metrics").filter({ hasText: "tokens" }).waitFor();
+  await page.getByTestId("git-tampering").getByText(".git/config (added)", { exact: false }).waitFor();
   await shot("2-conversation");
 
   step("the agent's hostile markdown: no script link, no remote image, links ask and open outside");

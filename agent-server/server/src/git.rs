@@ -25,9 +25,12 @@ pub enum GitError {
 }
 
 async fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
+    // The repository's config is the agent's to write: the server's own status checks do not
+    // run an fsmonitor it set (they would, on every change of the workspace).
     tokio::process::Command::new("git")
         .arg("-C")
         .arg(dir)
+        .args(["-c", "core.fsmonitor=false"])
         .args(args)
         .output()
         .await

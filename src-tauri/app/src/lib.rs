@@ -29,6 +29,7 @@ pub mod conversations;
 pub mod deeplink;
 pub mod files;
 pub mod git_remote;
+pub mod git_tampering;
 pub mod home_lock;
 pub mod llm_check;
 pub mod mirror;

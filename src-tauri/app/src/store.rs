@@ -154,6 +154,9 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE events;
     ALTER TABLE events_v5 RENAME TO events;
     CREATE INDEX events_by_conversation ON events(conversation_id, seq);",
+    // 6: the fingerprint of a repository's `.git/` config and hooks before any sandbox code ran
+    // (git_tampering), to tell the user what the agent changed there.
+    "ALTER TABLE conversations ADD COLUMN git_fingerprint TEXT;",
 ];
 
 /// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex

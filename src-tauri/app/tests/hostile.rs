@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use berth_app::conversations::NewConversation;
+use berth_app::git_tampering::TamperKind;
 use berth_app::settings::{ConfirmationMode, Runtime};
 use berth_app::start::{Repository, SetupScript};
 use berth_app::watcher::ChangeKind;
@@ -514,6 +515,38 @@ async fn confirm_risky_actions_waits_for_the_risky_ones_only() {
         .unwrap_or_else(|e| panic!("{e}"));
     status(&fx.app, &id, "finished").await;
     assert!(ws.join("high.txt").exists(), "accepted, it ran");
+    fx.remove_sandboxes().await;
+}
+
+/// Claim: when the agent changes what the user's own git would run — `.git/config`, hooks —
+/// the app says so. The user's repository has a hook of its own, which is not reported; the
+/// agent sets `core.fsmonitor` and adds a `post-checkout` hook. Before the fix (commit "Warn
+/// when the agent changed .git/…"), nothing told the user.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_user_is_told_when_the_agent_changed_git_config_or_hooks() {
+    let tamper = "git config core.fsmonitor 'touch /tmp/owned' && \
+                  printf '#!/bin/sh\\ntouch /tmp/owned\\n' > .git/hooks/post-checkout && \
+                  chmod +x .git/hooks/post-checkout";
+    let fx = app_fixture_on(Runtime::Process, vec![sh(tamper), finish()], |_| {}).await;
+    let ws = repository(&fx, "project");
+    std::fs::write(ws.join(".git/hooks/pre-push"), "#!/bin/sh\nexit 0\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (id, _) = run_agent(&fx, &ws).await;
+    let found: Vec<(String, TamperKind)> = fx
+        .app
+        .conversations
+        .git_tampering(&id)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|t| (t.path, t.change))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (".git/config".to_string(), TamperKind::Changed),
+            (".git/hooks/post-checkout".to_string(), TamperKind::Added),
+        ]
+    );
     fx.remove_sandboxes().await;
 }
 

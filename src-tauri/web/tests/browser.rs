@@ -52,7 +52,12 @@ async fn the_user_path_in_a_real_browser() {
         // Test connection.
         Step::text("OK"),
         // The first conversation.
-        Step::tool("terminal", json!({"command": "echo e2e-output-$((40+2))"})),
+        // The agent also makes the folder a repository with an fsmonitor set: the user's git
+        // would run it, so the conversation must say so.
+        Step::tool(
+            "terminal",
+            json!({"command": "echo e2e-output-$((40+2)) && git init -q && git config core.fsmonitor 'touch /tmp/owned'"}),
+        ),
         Step::tool(
             "file_editor",
             json!({"command": "create", "path": notes, "file_text": "# Notes\nBerth was here\n"}),

@@ -148,6 +148,8 @@ export type FinishAction = { message: string, };
 
 export type GitIdentity = { name: string | null, email: string | null, };
 
+export type GitTamper = { path: string, change: TamperKind, };
+
 export type GithubIssue = { owner: string, repo: string, number: number, url: string, };
 
 export type GlobAction = { pattern: string, path?: string | null, };
@@ -244,7 +246,7 @@ new_branch: string | null,
  */
 full_clone: boolean, };
 
-export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "RunInSandbox", "args": Text } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ListFiles", "args": FileArgs } | { "command": "PreviewFile", "args": FileArgs } | { "command": "SaveFileCopy", "args": FileArgs } | { "command": "UploadFile", "args": UploadArgs } | { "command": "ChangedFiles", "args": ById };
+export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "RunInSandbox", "args": Text } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ListFiles", "args": FileArgs } | { "command": "PreviewFile", "args": FileArgs } | { "command": "SaveFileCopy", "args": FileArgs } | { "command": "UploadFile", "args": UploadArgs } | { "command": "ChangedFiles", "args": ById } | { "command": "GitTampering", "args": ById };
 
 export type Role = "user" | "system" | "assistant" | "tool";
 
@@ -309,6 +311,8 @@ workspace: string | null,
  * What `.openhands/setup.sh` printed.
  */
 setup_output: string | null, created_at: string, updated_at: string, };
+
+export type TamperKind = "added" | "changed" | "removed";
 
 export type TaskItem = { title: string, notes: string, status: TaskStatus, };
 
@@ -381,4 +385,5 @@ export type Responses = {
   SaveFileCopy: string;
   UploadFile: string;
   ChangedFiles: Array<ChangedFile>;
+  GitTampering: Array<GitTamper>;
 };

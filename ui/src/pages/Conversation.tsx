@@ -3,7 +3,7 @@
 // only and can be continued in a new sandbox.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { call, errorText, subscribe } from "../api";
-import type { ChangedFile, ConversationSummary, Event } from "../generated/api";
+import type { ChangedFile, ConversationSummary, Event, GitTamper } from "../generated/api";
 import { go } from "../route";
 import { ChatInput } from "../components/ChatInput";
 import { DiffView } from "../components/DiffView";
@@ -45,6 +45,7 @@ export function Conversation({ id }: { id: string }) {
   const [conv, setConv] = useState<ConversationSummary | null>(null);
   const [events, setEvents] = useState<Event[]>([]);
   const [changes, setChanges] = useState<ChangedFile[]>([]);
+  const [tampered, setTampered] = useState<GitTamper[]>([]);
   const [tab, setTab] = useState<"changes" | "terminal" | "files" | "tasks">("changes");
   const [error, setError] = useState<string | null>(null);
 
@@ -71,10 +72,15 @@ export function Conversation({ id }: { id: string }) {
       call("GetConversation", { id }).then((c) => live && setConv(c), (e) => setError(errorText(e)));
       call("ConversationEvents", { id }).then((list) => live && list.forEach(add), (e) => setError(errorText(e)));
       call("ChangedFiles", { id }).then((files) => live && setChanges(files), () => undefined);
+      checkGit();
     };
+    const checkGit = () => call("GitTampering", { id }).then((t) => live && setTampered(t), () => undefined);
     const stop = subscribe((u) => {
       if (u.type === "event" && u.conversation_id === id) add(u.event);
-      if (u.type === "changed_files" && u.changes.conversation_id === id) setChanges(u.changes.files);
+      if (u.type === "changed_files" && u.changes.conversation_id === id) {
+        setChanges(u.changes.files);
+        checkGit();
+      }
     }, load);
     return () => {
       live = false;
@@ -134,6 +140,12 @@ export function Conversation({ id }: { id: string }) {
             <button onClick={() => act(() => call("Resume", { id }))}>Resume</button>
           ) : null)}
         </div>
+        {tampered.length > 0 && (
+          <div className="warn git-tamper" data-testid="git-tampering">
+            <b>The agent changed your repository's git settings:</b>{" "}
+            {tampered.map((t) => `${t.path} (${t.change})`).join(", ")}. Your own git runs what these say (a hook, an fsmonitor, a filter) the next time you use it in this folder: read them before you run git here.
+          </div>
+        )}
         <EventList events={visible} />
         {pending.length > 0 && (
           <div className="confirm" data-testid="confirm">

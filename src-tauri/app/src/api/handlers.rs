@@ -278,6 +278,13 @@ pub async fn changed_files(app: &App, args: ById) -> Result<Vec<ChangedFile>, Ap
     Ok(app.watcher.current(&args.id).await)
 }
 
+pub async fn git_tampering(
+    app: &App,
+    args: ById,
+) -> Result<Vec<crate::git_tampering::GitTamper>, ApiError> {
+    Ok(app.conversations.git_tampering(&args.id)?)
+}
+
 pub async fn parse_deep_link(
     _: &App,
     args: LinkArgs,

@@ -228,6 +228,9 @@ commands! {
     UploadFile(UploadArgs) -> String = h::upload_file;
     /// The files the agent changed in the workspace so far (then `changed_files` updates).
     ChangedFiles(ById) -> Vec<ChangedFile> = h::changed_files;
+    /// What the agent changed in the repository's `.git/` config and hooks, which the user's own
+    /// git would run.
+    GitTampering(ById) -> Vec<crate::git_tampering::GitTamper> = h::git_tampering;
 }
 
 fn collect<T: TS + 'static>(out: &mut Vec<(String, String)>) {

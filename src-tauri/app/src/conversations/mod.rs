@@ -459,6 +459,26 @@ impl ConversationService {
         self.run(id).await
     }
 
+    /// The files of the workspace's `.git/` that the user's git would run and that changed since
+    /// before the agent first ran (none when there was no repository or no record of it).
+    pub fn git_tampering(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::git_tampering::GitTamper>, ConversationError> {
+        let conv = self.summary(id)?;
+        let (Some(workspace), Some(before)) =
+            (conv.workspace, self.inner.records.git_fingerprint(id)?)
+        else {
+            return Ok(Vec::new());
+        };
+        let before: crate::git_tampering::GitFingerprint =
+            serde_json::from_str(&before).map_err(|e| {
+                ConversationError::Invalid(format!("the stored .git/ fingerprint: {e}"))
+            })?;
+        let now = crate::git_tampering::GitFingerprint::of(Path::new(&workspace));
+        Ok(before.changes(&now))
+    }
+
     /// Accepts the actions waiting for confirmation, or rejects them with a reason.
     pub async fn confirm(
         &self,

@@ -88,6 +88,8 @@ pub struct NewRecord<'a> {
     pub model: Option<&'a str>,
     pub start_task_id: Option<&'a str>,
     pub title: Option<&'a str>,
+    /// `.git/` before the agent ran (JSON of a `GitFingerprint`); the first one recorded stays.
+    pub git_fingerprint: Option<&'a str>,
 }
 
 const COLUMNS: &str = "c.id, c.title, c.workspace, c.repository, c.branch, c.sandbox_id, c.status, c.model, c.metrics, c.created_at, c.updated_at,
@@ -128,14 +130,29 @@ impl ConversationRecords {
     pub fn put(&self, rec: &NewRecord<'_>) -> Result<(), StoreError> {
         let stamp = now();
         self.store.lock().execute(
-            "INSERT INTO conversations (id, title, workspace, repository, branch, sandbox_id, model, start_task_id, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+            "INSERT INTO conversations (id, title, workspace, repository, branch, sandbox_id, model, start_task_id, created_at, updated_at, git_fingerprint)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
              ON CONFLICT(id) DO UPDATE SET sandbox_id = COALESCE(?6, sandbox_id), model = COALESCE(?7, model),
                start_task_id = COALESCE(?8, start_task_id), workspace = COALESCE(workspace, ?3),
-               repository = COALESCE(repository, ?4), branch = COALESCE(branch, ?5), updated_at = ?9",
-            params![rec.id, rec.title, rec.workspace, rec.repository, rec.branch, rec.sandbox_id, rec.model, rec.start_task_id, stamp],
+               repository = COALESCE(repository, ?4), branch = COALESCE(branch, ?5), updated_at = ?9,
+               git_fingerprint = COALESCE(git_fingerprint, ?10)",
+            params![rec.id, rec.title, rec.workspace, rec.repository, rec.branch, rec.sandbox_id, rec.model, rec.start_task_id, stamp, rec.git_fingerprint],
         )?;
         Ok(())
+    }
+
+    /// The `.git/` fingerprint recorded before the agent first ran, if any.
+    pub fn git_fingerprint(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .lock()
+            .query_row(
+                "SELECT git_fingerprint FROM conversations WHERE id = ?1",
+                params![id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
     }
 
     pub fn get(&self, id: &str) -> Result<Option<ConversationSummary>, StoreError> {

@@ -117,6 +117,10 @@ impl StartTaskService {
         }
 
         let sandbox_ws = sandbox.workspace.display().to_string();
+        // `.git/` as it is before any code of the repository or the agent runs.
+        let git_baseline =
+            serde_json::to_string(&crate::git_tampering::GitFingerprint::of(&workspace))
+                .map_err(|e| Failed(e.to_string()))?;
         let has_setup = workspace.join(".openhands/setup.sh").is_file();
         if has_setup && req.setup_script == SetupScript::Skip {
             task.setup_output = Some(
@@ -253,6 +257,7 @@ impl StartTaskService {
                 model: Some(&req.llm.model),
                 start_task_id: Some(&task.id),
                 title: None,
+                git_fingerprint: Some(&git_baseline),
             },
         )?;
         self.record(

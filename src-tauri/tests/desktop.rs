@@ -23,6 +23,23 @@ impl Drop for Driver {
     }
 }
 
+/// Waits for an element, asking again when the page re-renders under the driver (WebKit's
+/// driver answers "stale element" then, where a wait should just go on).
+async fn appear(
+    client: &fantoccini::Client,
+    locator: Locator<'_>,
+    within: Duration,
+) -> Result<fantoccini::elements::Element, String> {
+    let deadline = Instant::now() + within;
+    loop {
+        match client.find(locator).await {
+            Ok(element) => return Ok(element),
+            Err(e) if Instant::now() >= deadline => return Err(e.to_string()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -92,12 +109,13 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
     let shots = root().join("target/desktop-screenshots");
     std::fs::create_dir_all(&shots).unwrap_or_default();
 
-    let heading = client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::XPath("//h1[text()='New conversation']"))
-        .await
-        .unwrap_or_else(|e| panic!("the home page did not show: {e}"));
+    let heading = appear(
+        &client,
+        Locator::XPath("//h1[text()='New conversation']"),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the home page did not show: {e}"));
     assert_eq!(
         heading.text().await.ok().as_deref(),
         Some("New conversation")
@@ -151,12 +169,13 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         "the second launch failed: {}",
         String::from_utf8_lossy(&second.stderr)
     );
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("[data-testid=from-link]"))
-        .await
-        .unwrap_or_else(|e| panic!("the link did not reach the running window: {e}"));
+    appear(
+        &client,
+        Locator::Css("[data-testid=from-link]"),
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the link did not reach the running window: {e}"));
     let task = client
         .find(Locator::Css("textarea[name=task]"))
         .await
@@ -211,14 +230,13 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         .click()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::XPath(
-            "//*[@data-testid='status' and text()='finished']",
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("the conversation did not finish: {e}"));
+    appear(
+        &client,
+        Locator::XPath("//*[@data-testid='status' and text()='finished']"),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the conversation did not finish: {e}"));
     let conversation_url = client.current_url().await.unwrap_or_else(|e| panic!("{e}"));
     client
         .find(Locator::LinkText("Home"))
@@ -250,22 +268,20 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(
-            "//*[@data-testid='status' and text()='finished']",
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("the conversation did not show: {e}"));
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(
-            "//*[contains(text(), 'All done, from the desktop.')]",
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("the agent's answer did not show: {e}"));
+    appear(
+        &client,
+        Locator::XPath("//*[@data-testid='status' and text()='finished']"),
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the conversation did not show: {e}"));
+    appear(
+        &client,
+        Locator::XPath("//*[contains(text(), 'All done, from the desktop.')]"),
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the agent's answer did not show: {e}"));
     let png = client.screenshot().await.unwrap_or_default();
     std::fs::write(shots.join("conversation.png"), &png).unwrap_or_default();
     drop(daemon);

@@ -9,7 +9,7 @@ MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-debootstrap --variant=minbase --include=bash,git,python3,ca-certificates,ripgrep,tini \
+debootstrap --variant=minbase --include=bash,git,python3,ca-certificates,ripgrep,tini,iproute2 \
   bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -30 "$WORK/debootstrap.log"; exit 1; }
 rm -rf "$WORK"/rootfs/var/cache/apt/archives/*.deb "$WORK"/rootfs/var/lib/apt/lists/*
 tar -C "$WORK/rootfs" --exclude=./usr/share/doc --exclude=./usr/share/man \

@@ -550,6 +550,37 @@ async fn the_user_is_told_when_the_agent_changed_git_config_or_hooks() {
     fx.remove_sandboxes().await;
 }
 
+/// Claim: a Docker sandbox cannot reach link-local or cloud metadata addresses, where a cloud
+/// machine's credentials are served, and the agent cannot lift that. Its connections to
+/// 169.254.169.254 and 100.100.100.200 fail at once with "No route to host" (a timeout would
+/// mean the packets left), and its attempt to delete the route is refused. Before the fix (commit
+/// "Docker sandboxes cannot reach link-local…"), the connection went out and timed out here
+/// (no metadata server on this machine; on a cloud VM it would have answered).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (run by .ci/test when one answers)"]
+async fn docker_the_agent_cannot_reach_cloud_metadata_addresses() {
+    let probe = "for ip in 169.254.169.254 100.100.100.200; do \
+                 timeout 5 bash -c \"exec 3<>/dev/tcp/$ip/80\" 2>&1; echo \"$ip exit $?\"; done > probe.txt; \
+                 ip route del unreachable 169.254.0.0/16 >> probe.txt 2>&1 && echo ROUTE-DELETED >> probe.txt; true";
+    let fx = app_fixture_on(Runtime::Docker, vec![sh(probe), finish()], |_| {}).await;
+    let ws = repository(&fx, "project");
+    run_agent(&fx, &ws).await;
+    let probe = std::fs::read_to_string(ws.join("probe.txt")).unwrap_or_else(|e| panic!("{e}"));
+    for ip in ["169.254.169.254", "100.100.100.200"] {
+        assert!(
+            probe.contains(&format!("/dev/tcp/{ip}/80: No route to host")),
+            "{probe}"
+        );
+    }
+    assert!(
+        !probe.contains("exit 0") && !probe.contains("exit 124"),
+        "{probe}"
+    );
+    assert!(!probe.contains("ROUTE-DELETED"), "{probe}");
+    assert!(probe.contains("Operation not permitted"), "{probe}");
+    fx.remove_sandboxes().await;
+}
+
 /// Claim: a sandbox sees only its own conversation. Conversation A runs first; then B's agent
 /// lists its conversations folder and looks for every stored conversation on its file system,
 /// and B's agent-server is asked for every conversation it knows. Before the fix (commit "A

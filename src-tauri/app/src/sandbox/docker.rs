@@ -315,6 +315,11 @@ impl DockerSandboxService {
     }
 
     /// This home, as its containers are labelled: a digest of its path.
+    /// Labels of a helper container: this home's, never a sandbox's (so it is never adopted).
+    fn helper_labels(&self) -> HashMap<String, String> {
+        HashMap::from([(LABEL_HOME.to_string(), self.home_label())])
+    }
+
     fn home_label(&self) -> String {
         use sha2::{Digest, Sha256};
         let home =
@@ -479,6 +484,13 @@ impl SandboxService for DockerSandboxService {
             self.docker.start_container(&cid, None).await.map_err(|e| {
                 SandboxError::Start(format!("Docker could not start the container: {e}"))
             })?;
+            network::keep_off_link_local(
+                &self.docker,
+                &self.options.image,
+                &cid,
+                &self.helper_labels(),
+            )
+            .await?;
             self.follow_logs(&id, &cid);
             let port = self.container_port(&cid).await?;
             sandbox.agent_url = format!("http://127.0.0.1:{port}");
@@ -562,6 +574,13 @@ impl SandboxService for DockerSandboxService {
                 .start_container(&cid, None)
                 .await
                 .map_err(docker_err)?;
+            network::keep_off_link_local(
+                &self.docker,
+                &self.options.image,
+                &cid,
+                &self.helper_labels(),
+            )
+            .await?;
             self.follow_logs(id, &cid);
         }
         // A restarted container may have a new host port.

@@ -5,11 +5,21 @@
 //! and inter-container traffic is off within the network too, should anything else join it.
 //!
 //! The network carries the sandbox's labels, so a home's leftover networks can be found.
+//!
+//! Link-local addresses, where clouds answer for a machine's credentials (169.254.169.254 on
+//! AWS, GCP and Azure; 100.100.100.200 on Alibaba), are made unreachable inside the container:
+//! `unreachable` routes are added to its network namespace before the agent-server is used,
+//! after each start, by a helper container; the sandbox holds no capability and runs with
+//! `no-new-privileges`, so the agent cannot take the routes away.
 
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::models::NetworkCreateRequest;
+use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptions, LogsOptions, RemoveContainerOptions, WaitContainerOptions,
+};
+use futures::StreamExt;
 
 use super::SandboxError;
 
@@ -60,4 +70,94 @@ pub(super) async fn remove(docker: &Docker, sandbox_id: &str) -> Result<(), Sand
             "Docker could not remove the sandbox's network: {e}"
         ))),
     }
+}
+
+/// Destinations the agent must not reach from a Docker sandbox.
+pub(super) const UNREACHABLE: &[&str] = &["169.254.0.0/16", "100.100.100.200/32"];
+
+/// Adds the unreachable routes to a started container's network namespace (new at every
+/// start, so this runs after each one). A short-lived helper container of the same image joins
+/// that namespace with NET_ADMIN and adds them: the sandbox itself keeps no capability at all.
+pub(super) async fn keep_off_link_local(
+    docker: &Docker,
+    image: &str,
+    container: &str,
+    labels: &HashMap<String, String>,
+) -> Result<(), SandboxError> {
+    let fail = |why: String| {
+        SandboxError::Start(format!(
+            "could not keep the sandbox off link-local and cloud metadata addresses: {why}"
+        ))
+    };
+    let script: Vec<String> = UNREACHABLE
+        .iter()
+        .map(|net| format!("ip route replace unreachable {net}"))
+        .collect();
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(vec!["sh".into(), "-c".into(), script.join(" && ")]),
+        entrypoint: Some(vec![]),
+        user: Some("0:0".into()),
+        labels: Some(labels.clone()),
+        host_config: Some(HostConfig {
+            network_mode: Some(format!("container:{container}")),
+            cap_drop: Some(vec!["ALL".into()]),
+            cap_add: Some(vec!["NET_ADMIN".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let helper = docker
+        .create_container(None::<CreateContainerOptions>, body)
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .id;
+    let ran = async {
+        docker
+            .start_container(&helper, None)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let mut waits = docker.wait_container(&helper, None::<WaitContainerOptions>);
+        let code = match waits.next().await {
+            Some(Ok(done)) => done.status_code,
+            // bollard reports a non-zero exit as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+            Some(Err(e)) => return Err(fail(e.to_string())),
+            None => return Err(fail("the helper container vanished".into())),
+        };
+        if code == 0 {
+            return Ok(());
+        }
+        let mut said = String::new();
+        let mut logs = docker.logs(
+            &helper,
+            Some(LogsOptions {
+                stdout: true,
+                stderr: true,
+                ..Default::default()
+            }),
+        );
+        while let Some(Ok(line)) = logs.next().await {
+            said.push_str(&line.to_string());
+        }
+        Err(fail(format!(
+            "exit {code}: {}. The sandbox image needs `ip` (iproute2)",
+            said.trim()
+        )))
+    }
+    .await;
+    let removed = docker
+        .remove_container(
+            &helper,
+            Some(RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            }),
+        )
+        .await;
+    if let Err(e) = removed {
+        tracing::warn!(error = %e, "could not remove the route helper container");
+    }
+    ran
 }

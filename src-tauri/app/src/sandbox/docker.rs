@@ -315,6 +315,23 @@ impl DockerSandboxService {
     }
 
     /// This home, as its containers are labelled: a digest of its path.
+    /// Starts a sandbox's container, off link-local addresses before anything uses it, and
+    /// follows its logs.
+    async fn start_container(&self, id: &str, cid: &str) -> Result<(), SandboxError> {
+        self.docker.start_container(cid, None).await.map_err(|e| {
+            SandboxError::Start(format!("Docker could not start the container: {e}"))
+        })?;
+        network::keep_off_link_local(
+            &self.docker,
+            &self.options.image,
+            cid,
+            &self.helper_labels(),
+        )
+        .await?;
+        self.follow_logs(id, cid);
+        Ok(())
+    }
+
     /// Labels of a helper container: this home's, never a sandbox's (so it is never adopted).
     fn helper_labels(&self) -> HashMap<String, String> {
         HashMap::from([(LABEL_HOME.to_string(), self.home_label())])
@@ -481,17 +498,7 @@ impl SandboxService for DockerSandboxService {
         self.records.put(&sandbox)?;
         let started = async {
             self.hand_keys(&cid, &keys, ids).await?;
-            self.docker.start_container(&cid, None).await.map_err(|e| {
-                SandboxError::Start(format!("Docker could not start the container: {e}"))
-            })?;
-            network::keep_off_link_local(
-                &self.docker,
-                &self.options.image,
-                &cid,
-                &self.helper_labels(),
-            )
-            .await?;
-            self.follow_logs(&id, &cid);
+            self.start_container(&id, &cid).await?;
             let port = self.container_port(&cid).await?;
             sandbox.agent_url = format!("http://127.0.0.1:{port}");
             self.wait_healthy(&id, &cid, &sandbox.agent_url).await
@@ -570,18 +577,7 @@ impl SandboxService for DockerSandboxService {
             let user = info.config.and_then(|c| c.user);
             self.hand_keys(&cid, &self.keys.file(id)?, user_of(user.as_deref()))
                 .await?;
-            self.docker
-                .start_container(&cid, None)
-                .await
-                .map_err(docker_err)?;
-            network::keep_off_link_local(
-                &self.docker,
-                &self.options.image,
-                &cid,
-                &self.helper_labels(),
-            )
-            .await?;
-            self.follow_logs(id, &cid);
+            self.start_container(id, &cid).await?;
         }
         // A restarted container may have a new host port.
         s.agent_url = format!("http://127.0.0.1:{}", self.container_port(&cid).await?);

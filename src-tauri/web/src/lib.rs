@@ -162,16 +162,24 @@ async fn call(State(web): State<Web>, body: axum::body::Bytes) -> Response {
 }
 
 async fn updates(State(web): State<Web>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = BroadcastStream::new(web.app.updates()).filter_map(|u: Result<AppUpdate, _>| {
-        // A page that fell behind reloads what it shows rather than stay stale.
-        let update =
-            u.unwrap_or_else(
-                |BroadcastStreamRecvError::Lagged(missed)| AppUpdate::Resync { missed },
-            );
-        let json = serde_json::to_string(&update).ok()?;
-        Some(Ok(SseEvent::default().event("update").data(json)))
+    let stream = BroadcastStream::new(web.app.updates()).filter_map(|u| {
+        update_json(u).map(|json| Ok(SseEvent::default().event("update").data(json)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// One update as the SSE data; a page that fell behind gets a resync, so it reloads what it
+/// shows rather than stay stale.
+fn update_json(u: Result<AppUpdate, BroadcastStreamRecvError>) -> Option<String> {
+    let update =
+        u.unwrap_or_else(|BroadcastStreamRecvError::Lagged(missed)| AppUpdate::Resync { missed });
+    match serde_json::to_string(&update) {
+        Ok(json) => Some(json),
+        Err(e) => {
+            tracing::warn!(error = %e, "an update could not be encoded for the page");
+            None
+        }
+    }
 }
 
 async fn export(State(web): State<Web>, Path(id): Path<String>) -> Response {
@@ -247,5 +255,16 @@ async fn file(
                 .unwrap_or_default()
         }
         Err(e) => error(status_of(&e), e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_that_fell_behind_is_told_to_reload() {
+        let json = update_json(Err(BroadcastStreamRecvError::Lagged(7)));
+        assert_eq!(json.as_deref(), Some(r#"{"type":"resync","missed":7}"#));
     }
 }

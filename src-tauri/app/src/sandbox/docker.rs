@@ -504,7 +504,8 @@ impl SandboxService for DockerSandboxService {
             self.wait_healthy(&id, &cid, &sandbox.agent_url).await
         };
         if let Err(e) = started.await {
-            let _ = self
+            // The start's own error is what the user needs; a failed clean-up is only logged.
+            if let Err(gone) = self
                 .docker
                 .remove_container(
                     &cid,
@@ -515,7 +516,10 @@ impl SandboxService for DockerSandboxService {
                             .build(),
                     ),
                 )
-                .await;
+                .await
+            {
+                tracing::warn!(sandbox = %id, error = %gone, "could not remove a failed sandbox's container");
+            }
             self.forget_network(&id).await;
             self.records
                 .set_status(&id, SandboxStatus::Error, Some(&e.to_string()))?;
@@ -591,13 +595,18 @@ impl SandboxService for DockerSandboxService {
     async fn delete(&self, id: &str) -> Result<(), SandboxError> {
         let s = self.record(id)?;
         if let Some(cid) = &s.container_id {
-            let _ = self
+            // A stop that fails (stopped or gone already) leaves the forced removal to do it.
+            if let Err(e) = self
                 .docker
                 .stop_container(
                     cid,
                     Some(StopContainerOptionsBuilder::default().t(2).build()),
                 )
-                .await;
+                .await
+                && !not_found(&e)
+            {
+                tracing::debug!(sandbox = %id, error = %e, "the container did not stop; removing it by force");
+            }
             match self
                 .docker
                 .remove_container(
@@ -618,7 +627,7 @@ impl SandboxService for DockerSandboxService {
         }
         network::remove(&self.docker, id).await?;
         self.records.delete(id)?;
-        let _ = std::fs::remove_dir_all(self.paths.sandbox_dir(id));
+        super::remove_sandbox_dir(&self.paths.sandbox_dir(id));
         self.logs.forget(id);
         Ok(())
     }

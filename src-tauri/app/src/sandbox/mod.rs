@@ -284,6 +284,18 @@ pub fn new_session_key() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Removes a deleted sandbox's folder (its keys file, logs); one already gone is fine, any
+/// other failure is logged (the sandbox is deleted either way).
+pub(crate) fn remove_sandbox_dir(dir: &std::path::Path) {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(folder = %dir.display(), error = %e, "could not remove a deleted sandbox's folder")
+        }
+    }
+}
+
 pub fn now() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")

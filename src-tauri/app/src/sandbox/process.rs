@@ -411,7 +411,7 @@ impl SandboxService for ProcessSandboxService {
             }
         }
         self.records.delete(id)?;
-        let _ = std::fs::remove_dir_all(self.paths.sandbox_dir(id));
+        super::remove_sandbox_dir(&self.paths.sandbox_dir(id));
         self.logs.forget(id);
         Ok(())
     }

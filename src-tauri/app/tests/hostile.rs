@@ -13,7 +13,7 @@ use std::time::Duration;
 use berth_app::conversations::NewConversation;
 use berth_app::git_tampering::TamperKind;
 use berth_app::settings::{ConfirmationMode, Runtime};
-use berth_app::start::{Repository, SetupScript};
+use berth_app::start::{Repository, SetupScript, StartTask};
 use berth_app::watcher::ChangeKind;
 use berth_scripted_llm::Step;
 use common::app::{AppFx, app_fixture_on, ready, status};
@@ -39,8 +39,8 @@ fn repository(fx: &AppFx, name: &str) -> PathBuf {
     ws
 }
 
-/// Starts a conversation on `ws` and waits for the agent to finish its script.
-async fn run_agent(fx: &AppFx, ws: &Path) -> (String, String) {
+/// Starts a conversation on the user's folder `ws` and waits until it is READY.
+async fn start_ready(fx: &AppFx, ws: &Path, setup_script: SetupScript) -> StartTask {
     common::users_folder(ws);
     let task = fx
         .app
@@ -51,10 +51,15 @@ async fn run_agent(fx: &AppFx, ws: &Path) -> (String, String) {
             },
             task: Some("Fix the bug described in the issue".into()),
             profile: None,
-            setup_script: Default::default(),
+            setup_script,
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    let task = ready(&fx.app, &task).await;
+    ready(&fx.app, &task).await
+}
+
+/// Starts a conversation on `ws` and waits for the agent to finish its script.
+async fn run_agent(fx: &AppFx, ws: &Path) -> (String, String) {
+    let task = start_ready(fx, ws, SetupScript::Run).await;
     let id = task.conversation_id.unwrap_or_default();
     status(&fx.app, &id, "finished").await;
     (id, task.sandbox_id.unwrap_or_default())
@@ -342,18 +347,7 @@ async fn a_setup_script_that_prints_without_end_is_capped() {
         "echo SETUP-BEGINS\nhead -c 100000000 /dev/zero | tr '\\0' x\necho\necho SETUP-ENDS\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    common::users_folder(&ws);
-    let task = fx
-        .app
-        .conversations
-        .start(NewConversation {
-            repository: Repository::LocalFolder { path: ws.clone() },
-            task: Some("Fix the bug".into()),
-            profile: None,
-            setup_script: Default::default(),
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    let task = ready(&fx.app, &task).await;
+    let task = start_ready(&fx, &ws, SetupScript::Run).await;
     let output = task.setup_output.unwrap_or_default();
     assert!(output.len() < 1024 * 1024, "{} bytes stored", output.len());
     assert!(output.starts_with("SETUP-BEGINS"), "{}", &output[..40]);
@@ -446,18 +440,7 @@ async fn a_setup_script_the_user_did_not_agree_to_does_not_run() {
         format!("touch {}\n", mark.display()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    common::users_folder(&ws);
-    let task = fx
-        .app
-        .conversations
-        .start(NewConversation {
-            repository: Repository::LocalFolder { path: ws.clone() },
-            task: Some("Fix the bug".into()),
-            profile: None,
-            setup_script: SetupScript::Skip,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    let task = ready(&fx.app, &task).await;
+    let task = start_ready(&fx, &ws, SetupScript::Skip).await;
     assert!(!mark.exists(), "the setup script ran");
     let said = task.setup_output.unwrap_or_default();
     assert!(said.starts_with("Not run"), "{said}");
@@ -489,18 +472,7 @@ async fn confirm_risky_actions_waits_for_the_risky_ones_only() {
     )
     .await;
     let ws = repository(&fx, "project");
-    common::users_folder(&ws);
-    let task = fx
-        .app
-        .conversations
-        .start(NewConversation {
-            repository: Repository::LocalFolder { path: ws.clone() },
-            task: Some("Do the two things".into()),
-            profile: None,
-            setup_script: Default::default(),
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    let task = ready(&fx.app, &task).await;
+    let task = start_ready(&fx, &ws, SetupScript::Run).await;
     let id = task.conversation_id.unwrap_or_default();
     status(&fx.app, &id, "waiting_for_confirmation").await;
     assert!(ws.join("low.txt").exists(), "the low-risk command waited");

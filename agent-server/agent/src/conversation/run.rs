@@ -387,19 +387,12 @@ impl Conversation {
         let mut finished = false;
         for p in actions {
             let Some(tool) = self.inner.tools.get(&p.tool_name).cloned() else {
-                self.emit(
-                    Source::Agent,
-                    EventBody::AgentErrorEvent {
-                        tool_name: p.tool_name.clone(),
-                        tool_call_id: p.tool_call_id.clone(),
-                        error: format!(
-                            "Tool '{}' not found. Available: {:?}",
-                            p.tool_name,
-                            self.inner.tools.names()
-                        ),
-                        classification: None,
-                    },
+                let error = format!(
+                    "Tool '{}' not found. Available: {:?}",
+                    p.tool_name,
+                    self.inner.tools.names()
                 );
+                self.tool_error(&p, error, None);
                 continue;
             };
             let run = AssertUnwindSafe(tool.execute(&p.action, &self.inner.tool_ctx));
@@ -407,23 +400,14 @@ impl Conversation {
                 Ok(observation) => observation,
                 Err(panic) => {
                     // The agent sees the failure as a tool error and can try another way.
-                    self.emit(
-                        Source::Agent,
-                        EventBody::AgentErrorEvent {
-                            tool_name: p.tool_name.clone(),
-                            tool_call_id: p.tool_call_id.clone(),
-                            error: format!(
-                                "The tool '{}' failed on an internal error: {}",
-                                p.tool_name,
-                                panic_message(&panic)
-                            ),
-                            classification: Some(ErrorClassification::new(
-                                FailureKind::Internal,
-                                false,
-                                FailureAction::None,
-                            )),
-                        },
+                    let error = format!(
+                        "The tool '{}' failed on an internal error: {}",
+                        p.tool_name,
+                        panic_message(&panic)
                     );
+                    let internal =
+                        ErrorClassification::new(FailureKind::Internal, false, FailureAction::None);
+                    self.tool_error(&p, error, Some(internal));
                     continue;
                 }
             };
@@ -446,6 +430,24 @@ impl Conversation {
             return Next::Stop;
         }
         Next::Continue
+    }
+
+    /// A tool call that produced no observation, as the error the agent reads next.
+    fn tool_error(
+        &self,
+        p: &PendingAction,
+        error: String,
+        classification: Option<ErrorClassification>,
+    ) {
+        self.emit(
+            Source::Agent,
+            EventBody::AgentErrorEvent {
+                tool_name: p.tool_name.clone(),
+                tool_call_id: p.tool_call_id.clone(),
+                error,
+                classification,
+            },
+        );
     }
 
     fn record_stats(&self, usage_id: &str, metrics: berth_protocol::Metrics) {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use berth_app::llm_gateway::LlmGateway;
 use berth_app::paths::Paths;
 use berth_app::sandbox::SandboxService;
 use berth_app::sandbox::docker::{DockerOptions, DockerSandboxService};
@@ -37,6 +38,7 @@ fn request(ws: &Path) -> StartRequest {
         },
         task: None,
         llm,
+        llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 10,
         setup_timeout: 60,
@@ -54,7 +56,12 @@ async fn time_to_ready(
     paths: Paths,
     ws: &Path,
 ) -> anyhow::Result<Vec<Duration>> {
-    let starts = StartTaskService::new(store, paths, service.clone());
+    let starts = StartTaskService::new(
+        store.clone(),
+        paths,
+        service.clone(),
+        LlmGateway::new(store)?,
+    );
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();

@@ -13,6 +13,7 @@ use crate::api::AppUpdate;
 use crate::api::updates::forward;
 use crate::bridge::EventBridge;
 use crate::conversations::{ConversationRecords, ConversationService};
+use crate::llm_gateway::{GatewayError, LlmGateway};
 use crate::mirror::EventMirror;
 use crate::paths::Paths;
 use crate::sandbox::docker::{DockerOptions, DockerSandboxService};
@@ -42,6 +43,8 @@ pub enum AppError {
     Sandbox(#[from] SandboxError),
     #[error(transparent)]
     Secrets(#[from] SecretError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
 }
 
 /// What the caller may decide instead of the settings.
@@ -144,10 +147,16 @@ impl App {
                 "another Berth process owns this home: it reconciles and runs the background duties"
             );
         }
+        let gateway = LlmGateway::new(library.store.clone())?;
+        // Sandboxes that outlived the last run call their LLM again as soon as they resume.
+        if let Err(e) = gateway.serve_recorded().await {
+            tracing::warn!(error = %e, "the LLM gateway cannot serve the sandboxes of the last run");
+        }
         let starts = StartTaskService::new(
             library.store.clone(),
             library.paths.clone(),
             sandboxes.clone(),
+            gateway,
         );
         let bridge = EventBridge::new(library.mirror.clone());
         let watcher = WorkspaceWatcher::new();

@@ -4,6 +4,7 @@
 //! the mirror has no gaps and no duplicates: the socket is subscribed first, then the REST log is
 //! read, and whatever arrives twice is stored once.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use berth_protocol::Event;
@@ -31,7 +32,16 @@ pub type Update = (String, Event);
 pub struct EventBridge {
     mirror: EventMirror,
     updates: broadcast::Sender<Update>,
+    /// Secrets the app holds and no sandbox knows (LLM keys stay in the app's gateway), so the
+    /// agent-server cannot mask them: masked here, before an event is stored or shown.
+    secrets: Arc<RwLock<Vec<String>>>,
 }
+
+/// What a masked secret becomes, as the agent-server writes it.
+const HIDDEN: &str = "<secret-hidden>";
+
+/// Shorter values would mask ordinary words.
+const MIN_MASKED_LEN: usize = 8;
 
 /// Stops following when dropped.
 pub struct Following(JoinHandle<()>);
@@ -51,7 +61,58 @@ impl Drop for Following {
 impl EventBridge {
     pub fn new(mirror: EventMirror) -> Self {
         let (updates, _) = broadcast::channel(4096);
-        Self { mirror, updates }
+        Self {
+            mirror,
+            updates,
+            secrets: Arc::default(),
+        }
+    }
+
+    /// Masks `value` in every event from now on.
+    pub fn mask(&self, value: &str) {
+        if value.len() < MIN_MASKED_LEN {
+            return;
+        }
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        if !secrets.iter().any(|s| s == value) {
+            secrets.push(value.to_string());
+            // Longest first, so a secret that contains another is masked whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// The event with every registered secret masked (as it appears in its JSON).
+    fn masked(&self, event: Event) -> Event {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        if secrets.is_empty() {
+            return event;
+        }
+        let Ok(mut text) = serde_json::to_string(&event) else {
+            return event;
+        };
+        let mut changed = false;
+        for secret in secrets.iter() {
+            let quoted = serde_json::to_string(secret).unwrap_or_default();
+            let escaped = quoted.trim_matches('"');
+            if !escaped.is_empty() && text.contains(escaped) {
+                text = text.replace(escaped, HIDDEN);
+                changed = true;
+            }
+        }
+        if !changed {
+            return event;
+        }
+        match serde_json::from_str(&text) {
+            Ok(masked) => masked,
+            Err(e) => {
+                tracing::warn!(error = %e, "a masked event no longer decodes; it is kept masked as text");
+                let mut fallback = event;
+                let mut body = serde_json::Map::new();
+                body.insert("kind".into(), "MaskedEvent".into());
+                fallback.body = berth_protocol::EventBody::Other(body);
+                fallback
+            }
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Update> {
@@ -70,6 +131,7 @@ impl EventBridge {
     ) -> Result<usize, BridgeError> {
         let mut added = 0;
         for e in client.events(conversation_id).await? {
+            let e = self.masked(e);
             if self.mirror.insert(conversation_id, &e)? {
                 added += 1;
                 let _ = self.updates.send((conversation_id.to_string(), e));
@@ -160,6 +222,7 @@ impl EventBridge {
                 return Ok(());
             }
         };
+        let event = self.masked(event);
         let new = self.mirror.insert(id, &event)?;
         if new || !crate::mirror::is_persistent(&event) {
             let _ = self.updates.send((id.to_string(), event));

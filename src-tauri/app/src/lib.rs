@@ -32,6 +32,7 @@ pub mod git_remote;
 pub mod git_tampering;
 pub mod home_lock;
 pub mod llm_check;
+pub mod llm_gateway;
 pub mod mirror;
 pub mod paths;
 pub mod sandbox;

@@ -157,6 +157,18 @@ const MIGRATIONS: &[&str] = &[
     // 6: the fingerprint of a repository's `.git/` config and hooks before any sandbox code ran
     // (git_tampering), to tell the user what the agent changed there.
     "ALTER TABLE conversations ADD COLUMN git_fingerprint TEXT;",
+    // 7: the LLM gateway's routes (llm_gateway): a sandbox's credential, by hash, and where its
+    // calls go; gone with the sandbox.
+    "CREATE TABLE llm_routes (
+        credential_hash TEXT PRIMARY KEY,
+        sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        upstream TEXT NOT NULL,
+        profile TEXT,
+        bind TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX llm_routes_by_sandbox ON llm_routes(sandbox_id);",
 ];
 
 /// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex

@@ -317,6 +317,7 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
         repository: Repository::LocalFolder { path: ws },
         task: Some("unseen start".into()),
         llm,
+        llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 10,
         setup_timeout: 30,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth_app::agent_client::AgentClient;
+use berth_app::llm_gateway::LlmGateway;
 use berth_app::paths::Paths;
 use berth_app::sandbox::docker::{DockerOptions, DockerSandboxService, connect_to};
 use berth_app::sandbox::{SandboxService, SandboxSpec, SandboxStatus};
@@ -52,9 +53,15 @@ async fn fixture(script: Vec<Step>, max_running: usize) -> Fx {
             .await
             .unwrap_or_else(|e| panic!("{e}")),
     );
-    let starts = StartTaskService::new(store, paths, docker.clone());
-    // Reachable from containers through the Docker bridge.
-    let llm = ScriptedLlm::start_on("0.0.0.0:0", script)
+    let starts = StartTaskService::new(
+        store.clone(),
+        paths,
+        docker.clone(),
+        LlmGateway::new(store).unwrap_or_else(|e| panic!("{e}")),
+    );
+    // On loopback only, as Ollama and LM Studio listen by default: the container reaches it
+    // through the app's LLM gateway.
+    let llm = ScriptedLlm::start(script)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     Fx {
@@ -71,7 +78,6 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         common::users_folder(path);
     }
     let mut llm = LlmConfig::new("openai/scripted");
-    // A loopback URL: the start task rewrites it to host.docker.internal for the container.
     llm.base_url = Some(fx.llm.openai_base_url());
     llm.api_key = Some("sk-docker-test".into());
     llm.num_retries = 0;
@@ -79,6 +85,7 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         repository,
         task: task.map(str::to_string),
         llm,
+        llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 50,
         setup_timeout: 60,

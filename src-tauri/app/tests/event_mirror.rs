@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use berth_app::agent_client::AgentClient;
 use berth_app::bridge::EventBridge;
+use berth_app::llm_gateway::LlmGateway;
 use berth_app::mirror::EventMirror;
 use berth_app::paths::Paths;
 use berth_app::sandbox::SandboxService;
@@ -28,6 +29,8 @@ struct Fx {
     client: AgentClient,
     conversation: String,
     sandbox: String,
+    /// Its gateway carries the agent's LLM calls for as long as the fixture lives.
+    _starts: StartTaskService,
 }
 
 async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
@@ -51,6 +54,7 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
         repository: Repository::LocalFolder { path: ws },
         task: Some("find the needle".into()),
         llm: config,
+        llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 20,
         setup_timeout: 30,
@@ -60,10 +64,13 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
         continue_conversation: None,
         setup_script: Default::default(),
     };
-    let task = StartTaskService::new(store.clone(), paths, sandboxes.clone())
-        .start(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let starts = StartTaskService::new(
+        store.clone(),
+        paths,
+        sandboxes.clone(),
+        LlmGateway::new(store.clone()).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let task = starts.start(req).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(task.status, StartStatus::Ready, "{:?}", task.detail);
     let sandbox = task.sandbox_id.unwrap_or_default();
     let s = sandboxes
@@ -83,6 +90,7 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
             client,
             conversation: task.conversation_id.unwrap_or_default(),
             sandbox,
+            _starts: starts,
         },
         llm,
     )

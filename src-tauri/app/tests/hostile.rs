@@ -135,7 +135,8 @@ async fn keys_of(fx: &AppFx, sandbox_id: &str) -> Vec<String> {
         .secrets
         .sealing_key()
         .unwrap_or_else(|e| panic!("{e}"));
-    vec![session, sealing]
+    // The LLM key never enters a sandbox at all: its agent-server holds a gateway credential.
+    vec![session, sealing, common::app::LLM_KEY.to_string()]
 }
 
 /// Every way a process in the sandbox might find the server's keys: every process's environment

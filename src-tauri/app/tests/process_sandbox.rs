@@ -232,14 +232,24 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
         dead.error
     );
 
-    // A new sandbox for the same conversation gets its folder.
+    // The conversation goes on in a new sandbox, as the app continues it: a start that names
+    // it (and gives the new sandbox its own LLM credential); the new sandbox gets its folder.
     let conv = task.conversation_id.clone().unwrap_or_default();
+    let mut again = request(
+        &fx,
+        Repository::LocalFolder { path: ws.clone() },
+        Some("the sandbox was restarted, carry on"),
+    );
+    again.continue_conversation = Some(conv.clone());
+    let again = fx
+        .starts
+        .start(again)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.status, StartStatus::Ready, "{:?}", again.detail);
     let fresh = fx
         .sandboxes
-        .create(&SandboxSpec {
-            conversation_id: uuid::Uuid::parse_str(&conv).ok(),
-            ..SandboxSpec::new(ws.clone())
-        })
+        .get(&again.sandbox_id.clone().unwrap_or_default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let client = AgentClient::new(
@@ -249,19 +259,6 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
             .await
             .unwrap_or_default(),
     );
-    let info = client
-        .conversation(&conv)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        info.execution_status,
-        ExecutionStatus::Error,
-        "the interrupted run is reported"
-    );
-    client
-        .send_message(&conv, "the sandbox was restarted, carry on", true)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
     wait_for(&client, &conv, ExecutionStatus::Finished).await;
     let events = client.events(&conv).await.unwrap_or_default();
     assert!(events.iter().any(|e| e.kind() == "AgentErrorEvent"));

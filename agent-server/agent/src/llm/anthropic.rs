@@ -13,6 +13,8 @@ use super::{
 };
 
 const API_VERSION: &str = "2023-06-01";
+/// Where completions are POSTed, under the base URL.
+pub(super) const PATH: &str = "/v1/messages";
 const DEFAULT_MAX_TOKENS: u64 = 8192;
 
 pub(super) async fn complete(
@@ -25,7 +27,7 @@ pub(super) async fn complete(
     let body = request_body(llm, messages, tools, prompt_tools);
     let response = post(
         llm,
-        "/v1/messages",
+        PATH,
         &body,
         KeyHeader::Named("x-api-key"),
         &[("anthropic-version", API_VERSION)],

@@ -179,6 +179,31 @@ const KNOWN_PROVIDERS: &[&str] = &[
     "fireworks_ai",
 ];
 
+/// The URL the config's requests go under: its own, else its provider's (without a trailing `/`).
+pub fn base_url(config: &LlmConfig) -> Result<String, LlmError> {
+    let model = ModelId::parse(&config.model);
+    config
+        .base_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .or(model.default_base_url.map(str::to_string))
+        .map(|u| u.trim_end_matches('/').to_string())
+        .ok_or_else(|| {
+            LlmError::Config(format!(
+                "model '{}' needs a base URL (provider '{}' has no default)",
+                config.model, model.provider
+            ))
+        })
+}
+
+/// The path a provider's completions are POSTed to, under its base URL.
+pub fn completion_path(wire: Wire) -> &'static str {
+    match wire {
+        Wire::OpenAi => openai::PATH,
+        Wire::Anthropic => anthropic::PATH,
+    }
+}
+
 /// A configured LLM with its accumulated metrics.
 pub struct Llm {
     config: LlmConfig,
@@ -201,19 +226,7 @@ impl std::fmt::Debug for Llm {
 impl Llm {
     pub fn new(config: LlmConfig) -> Result<Self, LlmError> {
         let model = ModelId::parse(&config.model);
-        let base_url = config
-            .base_url
-            .clone()
-            .filter(|u| !u.trim().is_empty())
-            .or(model.default_base_url.map(str::to_string))
-            .ok_or_else(|| {
-                LlmError::Config(format!(
-                    "model '{}' needs a base URL (provider '{}' has no default)",
-                    config.model, model.provider
-                ))
-            })?
-            .trim_end_matches('/')
-            .to_string();
+        let base_url = base_url(&config)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()

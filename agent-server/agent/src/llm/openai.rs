@@ -10,6 +10,9 @@ use super::{
     KeyHeader, Llm, LlmError, LlmResponse, StreamDelta, ToolSchema, fncall, post, read_json,
 };
 
+/// Where completions are POSTed, under the base URL.
+pub(super) const PATH: &str = "/chat/completions";
+
 pub(super) async fn complete(
     llm: &Llm,
     messages: &[Message],
@@ -18,7 +21,7 @@ pub(super) async fn complete(
     on_delta: Option<&(dyn Fn(StreamDelta) + Send + Sync)>,
 ) -> Result<LlmResponse, LlmError> {
     let body = request_body(llm, messages, tools, prompt_tools);
-    let response = post(llm, "/chat/completions", &body, KeyHeader::Bearer, &[]).await?;
+    let response = post(llm, PATH, &body, KeyHeader::Bearer, &[]).await?;
     if llm.config.stream {
         read_stream(response, on_delta).await
     } else {

@@ -212,6 +212,14 @@ impl ConversationService {
             }
             Repository::LocalFolder { .. } => None,
         };
+        // No sandbox knows the LLM key or the token, so the app masks them in what the agent
+        // writes; custom secrets the agent-server masks too.
+        for value in llm.api_key.iter().chain(git_token.iter()) {
+            inner.bridge.mask(value);
+        }
+        for (_, value, _) in &secrets {
+            inner.bridge.mask(value);
+        }
         // Without secrets there is nothing to seal, and no keychain is needed.
         let sealing_key = if llm.api_key.is_some() || !secrets.is_empty() {
             Some(inner.secrets.sealing_key()?)
@@ -222,6 +230,7 @@ impl ConversationService {
             repository,
             task,
             llm,
+            llm_profile: Some(profile.name.clone()),
             confirmation_policy: policy(settings.agent.confirmation),
             max_iterations: settings.agent.max_iterations,
             setup_timeout: 600,
@@ -307,6 +316,10 @@ impl ConversationService {
         sandbox: &crate::sandbox::Sandbox,
     ) -> Result<AgentClient, ConversationError> {
         let key = self.inner.sandboxes.session_key(&sandbox.id).await?;
+        // Started by another Berth process on this home, it may call an address not served here.
+        if let Err(e) = self.inner.starts.gateway().serve_sandbox(&sandbox.id).await {
+            tracing::warn!(conversation = %id, error = %e, "the sandbox cannot reach its LLM through this app");
+        }
         let mut follows = self.inner.follows.lock().unwrap_or_else(|e| e.into_inner());
         if follows.get(id).is_none_or(|f| f.is_finished()) {
             follows.insert(
@@ -341,8 +354,12 @@ impl ConversationService {
         if owner {
             self.inner.starts.fail_interrupted().await?;
         }
+        let live = self.inner.records.live()?;
+        if !live.is_empty() {
+            self.mask_llm_keys();
+        }
         let mut n = 0;
-        for (id, sandbox_id) in self.inner.records.live()? {
+        for (id, sandbox_id) in live {
             match self.follow(&id, &sandbox_id).await {
                 Ok((client, sandbox)) => {
                     self.watch_workspace(&id, &client, &sandbox);
@@ -354,6 +371,27 @@ impl ConversationService {
             }
         }
         Ok(n)
+    }
+
+    /// Registers every LLM profile's key with the masker (after a restart, for the conversations
+    /// that go on); a keychain that does not answer leaves them unmasked, which is logged.
+    fn mask_llm_keys(&self) {
+        let profiles = match self.inner.settings.load() {
+            Ok(s) => s.llm_profiles,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the LLM profiles to mask their keys");
+                return;
+            }
+        };
+        for profile in profiles {
+            match self.inner.secrets.get(SecretKind::Llm, &profile.name) {
+                Ok(Some(key)) => self.inner.bridge.mask(&key),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(profile = %profile.name, error = %e, "cannot read an LLM key to mask it")
+                }
+            }
+        }
     }
 
     /// A client for a live conversation: its sandbox resumed if paused, marked as used.

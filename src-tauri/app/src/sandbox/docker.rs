@@ -34,8 +34,8 @@ use super::keys::SandboxKeys;
 use super::logs::SandboxLogs;
 use super::network;
 use super::{
-    Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
-    now,
+    HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
+    SandboxStatus, now,
 };
 use crate::paths::Paths;
 use crate::store::Store;
@@ -635,6 +635,11 @@ impl SandboxService for DockerSandboxService {
     async fn session_key(&self, id: &str) -> Result<String, SandboxError> {
         self.record(id)?;
         self.keys.session_key(id)
+    }
+
+    async fn host_address(&self, id: &str) -> Result<HostAddress, SandboxError> {
+        self.record(id)?;
+        network::host_address(&self.docker, id).await
     }
 
     fn touch(&self, id: &str) -> Result<(), SandboxError> {

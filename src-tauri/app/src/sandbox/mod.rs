@@ -119,6 +119,24 @@ impl Sandbox {
     }
 }
 
+/// How a sandbox reaches the app on this machine: the app listens on `bind`, the sandbox
+/// connects to `host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAddress {
+    pub bind: std::net::IpAddr,
+    pub host: String,
+}
+
+impl HostAddress {
+    /// A process sandbox shares the host's loopback.
+    pub fn loopback() -> Self {
+        Self {
+            bind: std::net::Ipv4Addr::LOCALHOST.into(),
+            host: "127.0.0.1".into(),
+        }
+    }
+}
+
 /// What a new sandbox needs.
 #[derive(Debug, Clone)]
 pub struct SandboxSpec {
@@ -221,6 +239,8 @@ pub trait SandboxService: Send + Sync {
     async fn delete(&self, id: &str) -> Result<(), SandboxError>;
     /// The key its agent-server requires.
     async fn session_key(&self, id: &str) -> Result<String, SandboxError>;
+    /// Where the sandbox reaches a service of the app's (the LLM gateway) on this machine.
+    async fn host_address(&self, id: &str) -> Result<HostAddress, SandboxError>;
     /// Its recent log lines (bounded).
     fn logs(&self, id: &str) -> Vec<String>;
     /// Marks a sandbox as used now (for the running limit and idle pausing).

@@ -72,6 +72,50 @@ pub(super) async fn remove(docker: &Docker, sandbox_id: &str) -> Result<(), Sand
     }
 }
 
+/// Where the sandbox reaches the app. On Linux the engine runs on this machine and the network's
+/// bridge address is the host's own: the app listens there, reachable from this sandbox and not
+/// from the LAN. Docker Desktop (macOS, Windows) runs containers in a VM and forwards
+/// `host.docker.internal` to the host's loopback, so the app listens on loopback.
+pub(super) async fn host_address(
+    docker: &Docker,
+    sandbox_id: &str,
+) -> Result<super::HostAddress, SandboxError> {
+    if !cfg!(target_os = "linux") {
+        return Ok(super::HostAddress {
+            bind: std::net::Ipv4Addr::LOCALHOST.into(),
+            host: "host.docker.internal".into(),
+        });
+    }
+    let network = docker
+        .inspect_network(
+            &name(sandbox_id),
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .map_err(|e| {
+            SandboxError::Other(format!(
+                "Docker could not describe the sandbox's network: {e}"
+            ))
+        })?;
+    let gateway = network
+        .ipam
+        .and_then(|ipam| ipam.config)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| c.gateway)
+        .find_map(|g| g.parse::<std::net::Ipv4Addr>().ok())
+        .ok_or_else(|| {
+            SandboxError::Other(format!(
+                "the sandbox's network {} has no IPv4 gateway address",
+                name(sandbox_id)
+            ))
+        })?;
+    Ok(super::HostAddress {
+        bind: gateway.into(),
+        host: gateway.to_string(),
+    })
+}
+
 /// Destinations the agent must not reach from a Docker sandbox.
 pub(super) const UNREACHABLE: &[&str] = &["169.254.0.0/16", "100.100.100.200/32"];
 

@@ -19,8 +19,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use super::keys::{SandboxKeys, write_private};
 use super::logs::SandboxLogs;
 use super::{
-    Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec, SandboxStatus,
-    now,
+    HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
+    SandboxStatus, now,
 };
 use crate::paths::Paths;
 use crate::store::Store;
@@ -419,6 +419,11 @@ impl SandboxService for ProcessSandboxService {
     async fn session_key(&self, id: &str) -> Result<String, SandboxError> {
         self.record(id)?;
         self.keys.session_key(id)
+    }
+
+    async fn host_address(&self, id: &str) -> Result<HostAddress, SandboxError> {
+        self.record(id)?;
+        Ok(HostAddress::loopback())
     }
 
     fn touch(&self, id: &str) -> Result<(), SandboxError> {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec};
+use super::{
+    HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
+};
 
 pub struct RoutedSandboxes {
     records: SandboxRecords,
@@ -106,6 +108,10 @@ impl SandboxService for RoutedSandboxes {
 
     async fn session_key(&self, id: &str) -> Result<String, SandboxError> {
         self.route(id)?.session_key(id).await
+    }
+
+    async fn host_address(&self, id: &str) -> Result<HostAddress, SandboxError> {
+        self.route(id)?.host_address(id).await
     }
 
     fn logs(&self, id: &str) -> Vec<String> {

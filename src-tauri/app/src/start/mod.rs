@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::llm_gateway::LlmGateway;
 use crate::paths::Paths;
 use crate::sandbox::{SandboxService, now};
 use crate::store::{Store, StoreError};
@@ -97,6 +98,10 @@ pub struct StartRequest {
     #[serde(default)]
     pub task: Option<String>,
     pub llm: LlmConfig,
+    /// The LLM profile `llm` came from: the gateway reads its key from the keychain at each
+    /// call. `None`: the key in `llm` is used, held in memory only.
+    #[serde(default)]
+    pub llm_profile: Option<String>,
     #[serde(default)]
     pub confirmation_policy: ConfirmationPolicy,
     #[serde(default = "default_iterations")]
@@ -172,6 +177,7 @@ pub struct StartTaskService {
     store: Store,
     paths: Paths,
     sandboxes: Arc<dyn SandboxService>,
+    gateway: LlmGateway,
     updates: broadcast::Sender<StartTask>,
 }
 
@@ -185,14 +191,25 @@ impl<E: std::fmt::Display> From<E> for Failed {
 }
 
 impl StartTaskService {
-    pub fn new(store: Store, paths: Paths, sandboxes: Arc<dyn SandboxService>) -> Self {
+    pub fn new(
+        store: Store,
+        paths: Paths,
+        sandboxes: Arc<dyn SandboxService>,
+        gateway: LlmGateway,
+    ) -> Self {
         let (updates, _) = broadcast::channel(256);
         Self {
             store,
             paths,
             sandboxes,
+            gateway,
             updates,
         }
+    }
+
+    /// The gateway its sandboxes reach their LLM through.
+    pub fn gateway(&self) -> &LlmGateway {
+        &self.gateway
     }
 
     /// Every change of every start task, as it happens.
@@ -367,42 +384,5 @@ impl StartTaskService {
             }
             let _ = self.record(task, StartStatus::Error, Some(reason));
         }
-    }
-}
-
-/// An LLM server on the host's loopback (Ollama, LM Studio) as a container reaches it.
-pub fn reachable_from_container(url: &str) -> String {
-    for local in ["localhost", "127.0.0.1", "0.0.0.0", "[::1]"] {
-        for scheme in ["http://", "https://"] {
-            let prefix = format!("{scheme}{local}");
-            if let Some(rest) = url.strip_prefix(&prefix)
-                && (rest.is_empty() || rest.starts_with(':') || rest.starts_with('/'))
-            {
-                return format!("{scheme}host.docker.internal{rest}");
-            }
-        }
-    }
-    url.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reachable_from_container as r;
-
-    #[test]
-    fn local_llm_urls_point_at_the_host_from_a_container() {
-        assert_eq!(
-            r("http://localhost:11434/v1"),
-            "http://host.docker.internal:11434/v1"
-        );
-        assert_eq!(
-            r("http://127.0.0.1:1234/v1"),
-            "http://host.docker.internal:1234/v1"
-        );
-        assert_eq!(r("https://api.openai.com/v1"), "https://api.openai.com/v1");
-        assert_eq!(
-            r("http://localhost.example.com/v1"),
-            "http://localhost.example.com/v1"
-        );
     }
 }

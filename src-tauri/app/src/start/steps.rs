@@ -5,7 +5,6 @@ use std::time::Duration;
 use berth_protocol::ConfirmationPolicy;
 use serde_json::{Value, json};
 
-use super::reachable_from_container;
 use super::{
     Failed, Repository, SetupScript, StartRequest, StartStatus, StartTask, StartTaskService, repo,
 };
@@ -191,10 +190,12 @@ impl StartTaskService {
             StartStatus::StartingConversation,
             Some("Creating the conversation".into()),
         )?;
-        let mut llm = req.llm.clone();
-        if self.sandboxes.kind() == SandboxKind::Docker {
-            llm.base_url = llm.base_url.map(|u| reachable_from_container(&u));
-        }
+        // The sandbox gets the gateway's address and a credential of its own, never the key.
+        let at = self.sandboxes.host_address(&sandbox.id).await?;
+        let llm = self
+            .gateway
+            .admit(&sandbox.id, &at, &req.llm, req.llm_profile.as_deref())
+            .await?;
         let mut body = json!({
             "agent": {"kind": "Agent", "llm": llm, "tools": [{"name": "terminal"}, {"name": "file_editor"}, {"name": "task_tracker"}, {"name": "glob"}, {"name": "grep"}]},
             "workspace": {"working_dir": sandbox_ws},

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use berth_app::llm_gateway::LlmGateway;
 use berth_app::paths::Paths;
 use berth_app::sandbox::process::ProcessSandboxService;
 use berth_app::start::{Repository, StartRequest, StartTaskService};
@@ -32,7 +33,12 @@ pub async fn fixture(script: Vec<Step>) -> Fx {
         ProcessSandboxService::new(paths.clone(), store.clone(), Some(server_binary()))
             .unwrap_or_else(|e| panic!("{e}")),
     );
-    let starts = StartTaskService::new(store.clone(), paths, sandboxes.clone());
+    let starts = StartTaskService::new(
+        store.clone(),
+        paths,
+        sandboxes.clone(),
+        LlmGateway::new(store.clone()).unwrap_or_else(|e| panic!("{e}")),
+    );
     let llm = ScriptedLlm::start(script)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -59,6 +65,7 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
         repository,
         task: task.map(str::to_string),
         llm: llm(fx),
+        llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 50,
         setup_timeout: 30,

@@ -112,7 +112,12 @@ fn init_logging() {
     let json = std::env::var("LOG_JSON").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // The app reads our stderr through a pipe; when the app is killed the pipe breaks, and
+        // the subscriber's own report of that failed write is an `eprintln!`, which panics on
+        // EPIPE inside whatever task was logging (the agent loop, a request handler). Losing log
+        // lines nobody can read any more is the only outcome that keeps the conversation alive.
+        .log_internal_errors(false);
     if json {
         builder.json().init();
     } else {

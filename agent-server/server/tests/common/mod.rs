@@ -24,6 +24,21 @@ pub struct Server {
 impl Server {
     /// A server keeping its data under `data`, with `env` added to its environment.
     pub async fn start(data: &Path, env: &[(&str, &str)]) -> Server {
+        // The server's log goes to a file a test can read.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.join("server.log"))
+            .unwrap_or_else(|e| panic!("cannot open the server log: {e}"));
+        Self::start_logging_to(data, env, log.into()).await
+    }
+
+    /// Like [`Server::start`], with the server's stderr going to `stderr`.
+    pub async fn start_logging_to(
+        data: &Path,
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> Server {
         let port = free_port();
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_berth-agent-server"));
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -36,14 +51,7 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        // The server's log goes to a file a test can read.
-        if let Ok(log) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data.join("server.log"))
-        {
-            cmd.stderr(log);
-        }
+        cmd.stderr(stderr);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start berth-agent-server: {e}"));

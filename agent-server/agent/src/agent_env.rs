@@ -10,10 +10,81 @@
 //!   of a bind-mounted workspace would run on the host at the user's next commit. The
 //!   `pre-commit` hook runs the repository's `.openhands/pre-commit.sh`; every hook then runs
 //!   the repository's own hook of that name, inside the sandbox.
+//! - In a process sandbox every one of them runs OS-confined ([`launch`], `berth-confine`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+static CONFINER: OnceLock<berth_confine::Confiner> = OnceLock::new();
+
+/// Sets the confinement of every process the agent starts; once, at start-up.
+pub fn confine_with(confiner: berth_confine::Confiner) {
+    if CONFINER.set(confiner).is_err() {
+        tracing::warn!("the confinement was already set; the first one stays");
+    }
+}
+
+/// The confinement in force (none until [`confine_with`]).
+pub fn confiner() -> &'static berth_confine::Confiner {
+    CONFINER.get_or_init(berth_confine::Confiner::none)
+}
+
+/// Runs `f` on a new thread whose file access is confined like the agent's commands (see
+/// `Confiner::restrict_this_thread`), for the tools that open the agent's paths in-process.
+pub async fn on_confined_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("confined-tool".into())
+        .spawn(move || {
+            let out = confiner()
+                .restrict_this_thread()
+                .map(|()| f())
+                .map_err(|e| e.to_string());
+            if tx.send(out).is_err() {
+                tracing::debug!("a file tool finished after its caller stopped waiting");
+            }
+        })
+        .map_err(|e| format!("cannot start the file tool: {e}"))?;
+    rx.await
+        .map_err(|_| "the file tool stopped before it answered".to_string())?
+}
+
+/// [`on_confined_thread`] for a short synchronous job that borrows: the caller waits for it.
+pub fn confined_now<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("confined-read".into())
+            .spawn_scoped(scope, || {
+                confiner()
+                    .restrict_this_thread()
+                    .map(|()| f())
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("cannot start a confined thread: {e}"))?
+            .join()
+            .map_err(|_| "a confined thread panicked".to_string())?
+    })
+}
+
+/// How to start `program args` as one of the agent's processes: confined when confinement is
+/// set, with [`added`] in its environment (the caller removes [`withheld`]).
+pub fn launch(
+    program: &str,
+    args: &[&str],
+) -> Result<berth_confine::Launch, berth_confine::ConfineError> {
+    let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+    let mut launch = confiner().command(program.as_ref(), &args)?;
+    let mut env: Vec<(OsString, OsString)> = added()
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    env.append(&mut launch.env);
+    launch.env = env;
+    Ok(launch)
+}
 
 /// Variables the agent's processes never see.
 pub fn is_withheld(name: &str) -> bool {
@@ -80,13 +151,18 @@ fn write_hooks(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Made once per server, in a fresh private temporary folder.
+/// Made once per server, in a fresh private temporary folder (inside the confined commands' own
+/// temporary folder when there is one).
 fn hooks_dir() -> Option<&'static PathBuf> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let made = tempfile::Builder::new()
-            .prefix("berth-git-hooks-")
-            .tempdir()
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("berth-git-hooks-");
+        let made = match confiner().private_tmp() {
+            Some(tmp) => builder.tempdir_in(tmp),
+            None => builder.tempdir(),
+        };
+        let made = made
             .map(|d| d.keep())
             .and_then(|d| write_hooks(&d).map(|()| d));
         match made {

@@ -7,6 +7,7 @@
 //! does no I/O; it depends only on serde, chrono (timestamps) and uuid (ids).
 
 pub mod agent;
+pub mod confinement;
 pub mod content;
 pub mod conversation;
 pub mod event;
@@ -18,6 +19,7 @@ pub mod workspace;
 pub use agent::{
     AgentContext, AgentSpec, CondenserSpec, LlmConfig, SkillSpec, SkillTrigger, ToolSpec,
 };
+pub use confinement::{CONFINEMENT_ENV, ConfinementPolicy, ConfinementState, NetworkAccess};
 pub use content::{
     Content, ImageContent, Message, MessageToolCall, Role, TextContent, content_text,
 };

@@ -198,16 +198,17 @@ impl BashService {
             timestamp: utc_now(),
             kind: "BashCommand".into(),
         };
-        let mut child = tokio::process::Command::new("bash");
+        let launch = berth_agent::agent_env::launch("bash", &["-c", &req.command])
+            .map_err(|e| e.to_string())?;
+        let mut child = tokio::process::Command::new(&launch.program);
         child
-            .arg("-c")
-            .arg(&req.command)
+            .args(&launch.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true)
-            .envs(berth_agent::agent_env::added());
+            .envs(launch.env);
         for name in berth_agent::agent_env::withheld() {
             child.env_remove(name);
         }

@@ -26,13 +26,19 @@ pub enum GitError {
 
 async fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
     // The repository's config is the agent's to write: the server's own status checks do not
-    // run an fsmonitor it set (they would, on every change of the workspace).
-    tokio::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "core.fsmonitor=false"])
-        .args(args)
-        .output()
+    // run an fsmonitor it set (they would, on every change of the workspace), and git runs
+    // confined like the agent's own commands, since a filter or diff driver it set still runs.
+    let dir = dir.to_string_lossy();
+    let mut all = vec!["-C", dir.as_ref(), "-c", "core.fsmonitor=false"];
+    all.extend_from_slice(args);
+    let launch =
+        berth_agent::agent_env::launch("git", &all).map_err(|e| GitError::Spawn(e.to_string()))?;
+    let mut cmd = tokio::process::Command::new(&launch.program);
+    cmd.args(&launch.args).envs(launch.env);
+    for name in berth_agent::agent_env::withheld() {
+        cmd.env_remove(name);
+    }
+    cmd.output()
         .await
         .map_err(|e| GitError::Spawn(e.to_string()))
 }

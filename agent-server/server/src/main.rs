@@ -137,16 +137,45 @@ fn keep_memory_private() {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // The confinement helper runs before anything else: a single thread, no runtime, so the
+    // restriction it applies covers the whole process it then turns into the command.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == berth_confine::HELPER_ARG) {
+        std::process::exit(berth_confine::helper_main(&args[2..]));
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+/// The confinement of the agent's commands, probed once with this binary as the helper.
+fn set_up_confinement() -> anyhow::Result<()> {
+    let helper = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find this program's own path: {e}"))?;
+    let confiner = berth_confine::Confiner::from_env(helper)?;
+    match confiner.state() {
+        state if state.is_confined() => tracing::info!(?state, "{}", state.summary()),
+        state => tracing::warn!(?state, "{}", state.summary()),
+    }
+    berth_agent::agent_env::confine_with(confiner);
+    Ok(())
+}
+
+async fn serve() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Run(args)) => std::process::exit(oneshot::run(args).await?),
+        Some(Command::Run(args)) => {
+            set_up_confinement()?;
+            std::process::exit(oneshot::run(args).await?)
+        }
         Some(Command::Health { port }) => std::process::exit(health(port)),
         None => {}
     }
     init_logging();
     keep_memory_private();
+    set_up_confinement()?;
     let config = config::ServerConfig::load()?;
     let host = cli.host.unwrap_or_else(|| {
         if config.session_keys.is_empty() {

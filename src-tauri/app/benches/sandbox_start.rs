@@ -47,6 +47,7 @@ fn request(ws: &Path) -> StartRequest {
         secrets: Vec::new(),
         continue_conversation: None,
         setup_script: Default::default(),
+        confinement: Default::default(),
     }
 }
 

@@ -88,6 +88,37 @@ pub struct SandboxSettings {
     pub max_running: usize,
     /// Pause a sandbox unused for this many minutes (0 = never).
     pub idle_pause_minutes: u32,
+    /// How process sandboxes confine the agent's commands.
+    pub confinement: ConfinementSettings,
+}
+
+/// The OS confinement of a process sandbox's commands (`berth-confine`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfinementSettings {
+    /// Confine the agent's commands where the machine allows it. Off: they run with the user's
+    /// full rights, and every conversation says so.
+    pub enabled: bool,
+    /// Refuse to start a process sandbox whose commands cannot be confined.
+    pub required: bool,
+    /// Whether the agent's commands may use the network (the agent's LLM calls always can).
+    pub network: bool,
+    /// Folders the agent's commands may read although Berth hides them (absolute paths).
+    pub extra_readable: Vec<String>,
+    /// Folders besides the workspace the agent's commands may change (absolute paths).
+    pub extra_writable: Vec<String>,
+}
+
+impl Default for ConfinementSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            required: false,
+            network: true,
+            extra_readable: Vec::new(),
+            extra_writable: Vec::new(),
+        }
+    }
 }
 
 impl Default for SandboxSettings {
@@ -99,6 +130,7 @@ impl Default for SandboxSettings {
             memory_mb: 4096,
             max_running: 3,
             idle_pause_minutes: 30,
+            confinement: ConfinementSettings::default(),
         }
     }
 }
@@ -268,6 +300,20 @@ impl Settings {
                 "sandbox.max_running".into(),
                 "between 1 and 50 sandboxes".into(),
             );
+        }
+        let c = &s.confinement;
+        for (field, list) in [
+            ("extra_readable", &c.extra_readable),
+            ("extra_writable", &c.extra_writable),
+        ] {
+            for (i, p) in list.iter().enumerate() {
+                if !std::path::Path::new(p).is_absolute() {
+                    bad(
+                        format!("sandbox.confinement.{field}[{i}]"),
+                        format!("'{p}' is not an absolute path, e.g. /home/me/data"),
+                    );
+                }
+            }
         }
         for (i, m) in self.mcp_servers.iter().enumerate() {
             if m.name().trim().is_empty() {

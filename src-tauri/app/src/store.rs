@@ -169,6 +169,9 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     CREATE INDEX llm_routes_by_sandbox ON llm_routes(sandbox_id);",
+    // 8: how a sandbox's commands are confined (`ConfinementState` as JSON), as its
+    // agent-server reported it at start.
+    "ALTER TABLE sandboxes ADD COLUMN confinement TEXT;",
 ];
 
 /// A shared handle; rusqlite connections are not `Sync`, so one connection sits behind a mutex

@@ -326,6 +326,7 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
         secrets: Vec::new(),
         continue_conversation: None,
         setup_script: Default::default(),
+        confinement: Default::default(),
     };
     let done = fx
         .app

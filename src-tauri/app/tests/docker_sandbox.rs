@@ -94,6 +94,7 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         secrets: Vec::new(),
         continue_conversation: None,
         setup_script: Default::default(),
+        confinement: Default::default(),
     }
 }
 

@@ -568,10 +568,8 @@ async fn a_sandbox_sees_only_its_own_conversation(runtime: Runtime) {
     let hex = |id: &str| id.replace('-', "");
     let seen = std::fs::read_to_string(ws_b.join("seen.txt")).unwrap_or_else(|e| panic!("{e}"));
     assert!(seen.contains(&hex(&b)), "B does not see itself: {seen}");
-    if runtime == Runtime::Docker {
-        // A process sandbox is not yet confined on the file system (issue 11).
-        assert!(!seen.contains(&hex(&a)), "B's agent found A: {seen}");
-    }
+    // A process sandbox is kept out of Berth's data folder by its confinement (B23).
+    assert!(!seen.contains(&hex(&a)), "B's agent found A: {seen}");
     let sandbox = fx
         .app
         .sandboxes
@@ -648,12 +646,27 @@ async fn a_rewritten_state_file_does_not_redirect_the_key(runtime: Runtime) {
         .join(&hex)
         .join("base_state.json");
     let mut text = String::new();
-    for _ in 0..300 {
+    for _ in 0..if runtime == Runtime::Docker { 300 } else { 30 } {
         text = std::fs::read_to_string(&stored).unwrap_or_default();
         if text.contains(&evil_url) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if runtime == Runtime::Process {
+        // A confined process sandbox cannot reach its stored state at all (B23); the rewrite is
+        // staged here, as on a machine where its commands run unconfined, so the app's own
+        // defence is still what is tested.
+        assert!(
+            !text.contains(&evil_url),
+            "a confined agent rewrote its state"
+        );
+        let mut state: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        state["agent"]["llm"]["base_url"] = json!(evil_url);
+        state["confirmation_policy"] = json!({"kind": "NeverConfirm"});
+        text = state.to_string();
+        std::fs::write(&stored, &text).unwrap_or_else(|e| panic!("{e}"));
     }
     assert!(
         text.contains(&evil_url),
@@ -825,32 +838,7 @@ async fn the_machine_is_no_workspace() {
                 "{link} was accepted"
             );
         }
-        let task = fx
-            .app
-            .conversations
-            .start(NewConversation {
-                repository: Repository::LocalFolder {
-                    path: folder.clone(),
-                },
-                task: None,
-                profile: None,
-                setup_script: Default::default(),
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut done = None;
-        for _ in 0..200 {
-            let t = fx
-                .app
-                .starts
-                .get(&task.id)
-                .unwrap_or_else(|e| panic!("{e}"));
-            if t.status.is_final() {
-                done = Some(t);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let done = done.unwrap_or_else(|| panic!("{} never ended", folder.display()));
+        let done = common::app::ended(&fx.app, &common::app::start_local(&fx, &folder, None)).await;
         assert_eq!(
             done.status,
             berth_app::start::StartStatus::Error,

@@ -26,7 +26,8 @@ async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_runs_in_the_sandbox() {
     .unwrap_or_default();
     std::fs::write(
         src.join(".openhands/pre-commit.sh"),
-        "echo checked >> ../hook.log\n",
+        // Inside the workspace: a confined process sandbox writes nowhere else.
+        "echo checked >> .git/berth-hook.log\n",
     )
     .unwrap_or_default();
     std::fs::write(src.join("AGENTS.md"), "Run make test.").unwrap_or_default();
@@ -132,7 +133,7 @@ async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_runs_in_the_sandbox() {
     )
     .await;
     assert_eq!(out.exit_code, 0, "{out:?}");
-    let log = ws.parent().unwrap_or(Path::new("/")).join("hook.log");
+    let log = ws.join(".git/berth-hook.log");
     assert_eq!(
         std::fs::read_to_string(&log).unwrap_or_default(),
         "checked\n"

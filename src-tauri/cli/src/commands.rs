@@ -161,6 +161,9 @@ async fn run(
             _ => {}
         }
     };
+    if let Some(sandbox) = &ready.sandbox_id {
+        print_confinement(&app, sandbox, json).await?;
+    }
     let id = ready
         .conversation_id
         .clone()
@@ -176,6 +179,21 @@ async fn run(
         app.sandboxes.delete(sandbox).await?;
     }
     Ok(outcome(&status))
+}
+
+/// How the sandbox's commands are confined: the first thing a user should know about it.
+async fn print_confinement(app: &App, sandbox: &str, json: bool) -> Result<()> {
+    let Some(state) = app.sandboxes.get(sandbox).await?.confinement else {
+        return Ok(());
+    };
+    let mut text = format!("[sandbox] {}", state.summary());
+    if let berth_protocol::ConfinementState::Landlock { notes, .. } = &state {
+        for note in notes {
+            text.push_str(&format!("\n[sandbox] note: {note}"));
+        }
+    }
+    say(json, serde_json::json!({ "confinement": state }), text);
+    Ok(())
 }
 
 async fn follow_to_end(watch: &mut RunWatch, new_run: bool, json: bool) -> Result<String> {

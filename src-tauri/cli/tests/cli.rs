@@ -196,3 +196,45 @@ async fn settings_test_checks_the_active_profile_with_its_keychain_key() {
     assert_eq!(missing.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no LLM profile nope"));
 }
+
+/// `berth run` says how the agent's commands are confined before the agent starts: by Landlock
+/// on this kernel, and plainly "Not confined" when confinement is unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn berth_run_says_how_the_agent_is_confined() {
+    let llm = llm(vec![Step::text("done"), Step::text("done")]).await;
+    let h = Home::new();
+    h.use_llm(&llm);
+    let ws = h.folder("project").display().to_string();
+    let args = [
+        "run",
+        "--folder",
+        &ws,
+        "--task",
+        "Look around",
+        "--runtime",
+        "process",
+    ];
+    let confined = h.ok(&args, None);
+    assert!(
+        confined.contains("[sandbox] Confined: Landlock ABI "),
+        "{confined}"
+    );
+    let out = h
+        .command(&args)
+        .env("BERTH_CONFINEMENT_UNAVAILABLE", "forced by the test")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout
+            .contains("[sandbox] Not confined: forced by the test — the agent can read your files"),
+        "{stdout}"
+    );
+    let sandbox_line = stdout.find("[sandbox]").unwrap_or(usize::MAX);
+    let agent_line = stdout.find("[agent]").unwrap_or(0);
+    assert!(
+        sandbox_line < agent_line,
+        "said after the agent began: {stdout}"
+    );
+}

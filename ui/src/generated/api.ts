@@ -54,6 +54,29 @@ export type CmdOutputMetadata = { exit_code: number, pid: number, username?: str
 
 export type CommandResult = { output: string, exit_code: number, };
 
+export type ConfinementSettings = { 
+/**
+ * Confine the agent's commands where the machine allows it. Off: they run with the user's
+ * full rights, and every conversation says so.
+ */
+enabled: boolean, 
+/**
+ * Refuse to start a process sandbox whose commands cannot be confined.
+ */
+required: boolean, 
+/**
+ * Whether the agent's commands may use the network (the agent's LLM calls always can).
+ */
+network: boolean, 
+/**
+ * Folders the agent's commands may read although Berth hides them (absolute paths).
+ */
+extra_readable: Array<string>, 
+/**
+ * Folders besides the workspace the agent's commands may change (absolute paths).
+ */
+extra_writable: Array<string>, };
+
 export type Confirm = { id: string, accept: boolean, reason: string | null, };
 
 export type ConfirmationMode = "never" | "always" | "risky";
@@ -268,7 +291,11 @@ max_running: number,
 /**
  * Pause a sandbox unused for this many minutes (0 = never).
  */
-idle_pause_minutes: number, };
+idle_pause_minutes: number, 
+/**
+ * How process sandboxes confine the agent's commands.
+ */
+confinement: ConfinementSettings, };
 
 export type Search = { query: string, limit: number | null, };
 

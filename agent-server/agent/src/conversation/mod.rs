@@ -327,7 +327,14 @@ impl Conversation {
         }
         let workspace = PathBuf::from(&state.workspace.working_dir);
         let context = agent.agent_context.clone().unwrap_or_default();
-        let mut lists = vec![context.skills.clone(), skills::load_repo_skills(&workspace)];
+        // The repository's files are the agent's to write (a skill can be a link to ~/.ssh):
+        // read under the same confinement as its commands.
+        let repo_skills = crate::agent_env::confined_now(|| skills::load_repo_skills(&workspace))
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the repository's skills");
+                Vec::new()
+            });
+        let mut lists = vec![context.skills.clone(), repo_skills];
         if let Some(home) = &options.user_skills_home {
             lists.push(skills::load_user_skills(home));
         }

@@ -25,9 +25,10 @@ pub const UNDO_LEVELS: usize = 10;
 /// as big as the file; the event says so instead and the Changes tab has the diff.
 pub const MAX_EVENT_CONTENT: usize = 256 * 1024;
 
-#[derive(Default)]
+/// Cloned for each call, which runs on a confined thread of its own; the undo history is shared.
+#[derive(Default, Clone)]
 pub struct FileEditorTool {
-    history: Mutex<HashMap<PathBuf, Vec<String>>>,
+    history: std::sync::Arc<Mutex<HashMap<PathBuf, Vec<String>>>>,
 }
 
 struct Done {
@@ -456,7 +457,17 @@ impl Tool for FileEditorTool {
                 new_content: None,
             });
         };
-        let result = self.run(a, ctx).await;
+        let (tool, action, context) = (self.clone(), a.clone(), ctx.clone());
+        // The agent names the path: the kernel's confinement, not a check, decides what opens.
+        let result = crate::agent_env::on_confined_thread(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot run the file editor: {e}"))
+                .and_then(|rt| rt.block_on(tool.run(&action, &context)))
+        })
+        .await
+        .and_then(|r| r);
         let obs = match result {
             Ok(mut done) => {
                 let too_big = [&done.old_content, &done.new_content]

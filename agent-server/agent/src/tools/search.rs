@@ -106,33 +106,34 @@ impl Tool for GlobTool {
         let a = a.clone();
         let ctx = ctx.clone();
         let fallback = a.clone();
-        let result = tokio::task::spawn_blocking(move || -> Result<GlobObservation, String> {
-            let root = search_root(a.path.as_deref(), &ctx)?;
-            let matcher = globset::GlobBuilder::new(&a.pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| format!("Invalid glob pattern `{}`: {e}", a.pattern))?
-                .compile_matcher();
-            let files: Vec<PathBuf> = walk(&root)
-                .filter(|p| p.strip_prefix(&root).is_ok_and(|rel| matcher.is_match(rel)))
-                .collect();
-            let (files, truncated) = newest_first(files);
-            let text = listing(
-                &files,
-                truncated,
-                &format!("No files matched `{}` in {}.", a.pattern, root.display()),
-            );
-            Ok(GlobObservation {
-                content: text_content(text),
-                is_error: false,
-                files,
-                pattern: a.pattern.clone(),
-                search_path: root.display().to_string(),
-                truncated,
+        let result =
+            crate::agent_env::on_confined_thread(move || -> Result<GlobObservation, String> {
+                let root = search_root(a.path.as_deref(), &ctx)?;
+                let matcher = globset::GlobBuilder::new(&a.pattern)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| format!("Invalid glob pattern `{}`: {e}", a.pattern))?
+                    .compile_matcher();
+                let files: Vec<PathBuf> = walk(&root)
+                    .filter(|p| p.strip_prefix(&root).is_ok_and(|rel| matcher.is_match(rel)))
+                    .collect();
+                let (files, truncated) = newest_first(files);
+                let text = listing(
+                    &files,
+                    truncated,
+                    &format!("No files matched `{}` in {}.", a.pattern, root.display()),
+                );
+                Ok(GlobObservation {
+                    content: text_content(text),
+                    is_error: false,
+                    files,
+                    pattern: a.pattern.clone(),
+                    search_path: root.display().to_string(),
+                    truncated,
+                })
             })
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
+            .await
+            .and_then(|r| r);
         Observation::GlobObservation(result.unwrap_or_else(|msg| GlobObservation {
             content: text_content(msg),
             is_error: true,
@@ -178,65 +179,66 @@ impl Tool for GrepTool {
         let a = a.clone();
         let ctx = ctx.clone();
         let fallback = a.clone();
-        let result = tokio::task::spawn_blocking(move || -> Result<GrepObservation, String> {
-            use grep_searcher::sinks::UTF8;
-            let root = search_root(a.path.as_deref(), &ctx)?;
-            let matcher = grep_regex::RegexMatcher::new(&a.pattern)
-                .map_err(|e| format!("Invalid regex `{}`: {e}", a.pattern))?;
-            let include = match &a.include {
-                Some(g) => Some(
-                    globset::Glob::new(g)
-                        .map_err(|e| format!("Invalid include glob `{g}`: {e}"))?
-                        .compile_matcher(),
-                ),
-                None => None,
-            };
-            let mut searcher = grep_searcher::SearcherBuilder::new()
-                .binary_detection(grep_searcher::BinaryDetection::quit(0))
-                .build();
-            let mut hits = Vec::new();
-            for path in walk(&root) {
-                if let Some(inc) = &include {
-                    let name = path.file_name().map(Path::new).unwrap_or(&path);
-                    if !inc.is_match(name) {
-                        continue;
+        let result =
+            crate::agent_env::on_confined_thread(move || -> Result<GrepObservation, String> {
+                use grep_searcher::sinks::UTF8;
+                let root = search_root(a.path.as_deref(), &ctx)?;
+                let matcher = grep_regex::RegexMatcher::new(&a.pattern)
+                    .map_err(|e| format!("Invalid regex `{}`: {e}", a.pattern))?;
+                let include = match &a.include {
+                    Some(g) => Some(
+                        globset::Glob::new(g)
+                            .map_err(|e| format!("Invalid include glob `{g}`: {e}"))?
+                            .compile_matcher(),
+                    ),
+                    None => None,
+                };
+                let mut searcher = grep_searcher::SearcherBuilder::new()
+                    .binary_detection(grep_searcher::BinaryDetection::quit(0))
+                    .build();
+                let mut hits = Vec::new();
+                for path in walk(&root) {
+                    if let Some(inc) = &include {
+                        let name = path.file_name().map(Path::new).unwrap_or(&path);
+                        if !inc.is_match(name) {
+                            continue;
+                        }
+                    }
+                    let mut found = false;
+                    let _ = searcher.search_path(
+                        &matcher,
+                        &path,
+                        UTF8(|_, _| {
+                            found = true;
+                            Ok(false)
+                        }),
+                    );
+                    if found {
+                        hits.push(path);
                     }
                 }
-                let mut found = false;
-                let _ = searcher.search_path(
-                    &matcher,
-                    &path,
-                    UTF8(|_, _| {
-                        found = true;
-                        Ok(false)
-                    }),
+                let (matches, truncated) = newest_first(hits);
+                let text = listing(
+                    &matches,
+                    truncated,
+                    &format!(
+                        "No files found containing `{}` in {}.",
+                        a.pattern,
+                        root.display()
+                    ),
                 );
-                if found {
-                    hits.push(path);
-                }
-            }
-            let (matches, truncated) = newest_first(hits);
-            let text = listing(
-                &matches,
-                truncated,
-                &format!(
-                    "No files found containing `{}` in {}.",
-                    a.pattern,
-                    root.display()
-                ),
-            );
-            Ok(GrepObservation {
-                content: text_content(text),
-                is_error: false,
-                matches,
-                pattern: a.pattern.clone(),
-                search_path: root.display().to_string(),
-                include_pattern: a.include.clone(),
-                truncated,
+                Ok(GrepObservation {
+                    content: text_content(text),
+                    is_error: false,
+                    matches,
+                    pattern: a.pattern.clone(),
+                    search_path: root.display().to_string(),
+                    include_pattern: a.include.clone(),
+                    truncated,
+                })
             })
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
+            .await
+            .and_then(|r| r);
         Observation::GrepObservation(result.unwrap_or_else(|msg| GrepObservation {
             content: text_content(msg),
             is_error: true,

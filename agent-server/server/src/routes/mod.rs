@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/git/diff", get(workspace::git_diff))
         .route("/vscode/url", get(workspace::vscode_url))
         .route("/vscode/status", get(workspace::vscode_status))
+        .route("/confinement", get(workspace::confinement))
         .fallback(|| async { ApiError::NotFound })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

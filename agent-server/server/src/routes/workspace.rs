@@ -1,4 +1,4 @@
-//! Workspace routes: `/api/bash`, `/api/file`, `/api/git`, `/api/vscode`.
+//! Workspace routes: `/api/bash`, `/api/file`, `/api/git`, `/api/vscode`, `/api/confinement`.
 //!
 //! These act on the sandbox's file system, which is the isolation boundary: paths are absolute
 //! and normalized (`..` resolved lexically) before use; relative paths are refused.
@@ -369,4 +369,9 @@ pub async fn vscode_status() -> Json<Value> {
     Json(
         json!({"running": false, "enabled": false, "message": "VSCode is not available in Berth sandboxes"}),
     )
+}
+
+/// How the agent's commands are confined here (a Berth extension; the app shows it).
+pub async fn confinement() -> Json<berth_protocol::ConfinementState> {
+    Json(berth_agent::agent_env::confiner().state().clone())
 }

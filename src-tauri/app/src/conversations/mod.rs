@@ -239,6 +239,7 @@ impl ConversationService {
             secrets,
             continue_conversation,
             setup_script: Default::default(),
+            confinement: settings.sandbox.confinement.clone(),
         })
     }
 

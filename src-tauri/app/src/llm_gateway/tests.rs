@@ -39,6 +39,7 @@ fn sandbox(fx: &Fx, id: &str) {
             host_workspace: "/w".into(),
             pid: None,
             container_id: None,
+            confinement: None,
             created_at: now(),
             last_used_at: now(),
             error: None,

@@ -2,6 +2,7 @@
 //! a local process (no isolation; the default without Docker) and, next, a Docker container.
 //! Every sandbox is recorded in the database so a restarted app finds it again.
 
+mod confinement;
 mod container_user;
 pub mod docker;
 mod engine;
@@ -87,6 +88,8 @@ pub struct Sandbox {
     pub created_at: String,
     pub last_used_at: String,
     pub error: Option<String>,
+    /// How its commands are confined; `None` until its agent-server has said.
+    pub confinement: Option<berth_protocol::ConfinementState>,
 }
 
 impl Sandbox {
@@ -149,6 +152,8 @@ pub struct SandboxSpec {
     /// The conversation it runs: its folder is the only one the sandbox gets. `None` gives the
     /// sandbox a private folder of its own.
     pub conversation_id: Option<uuid::Uuid>,
+    /// How a process sandbox confines the agent's commands.
+    pub confinement: crate::settings::ConfinementSettings,
 }
 
 impl SandboxSpec {
@@ -157,6 +162,7 @@ impl SandboxSpec {
             workspace: workspace.into(),
             sealing_key: None,
             conversation_id: None,
+            confinement: Default::default(),
         }
     }
 
@@ -216,6 +222,10 @@ pub enum SandboxError {
         action: &'static str,
         status: &'static str,
     },
+    #[error(
+        "the agent's commands cannot be confined here ({0}), and Settings require confinement. Use a Docker sandbox, or turn off \"Require confinement\" under Settings → Sandbox"
+    )]
+    Unconfined(String),
     #[error("the workspace {0} does not exist or is not a folder")]
     Workspace(String),
     #[error(transparent)]

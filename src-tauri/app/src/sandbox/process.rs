@@ -1,6 +1,7 @@
 //! The process sandbox: Berth's `berth-agent-server` as a local process, on a free loopback port,
-//! with a fresh session key and the workspace as its working directory. It does not isolate the
-//! agent from the machine — the UI says so — but needs nothing installed.
+//! with a fresh session key and the workspace as its working directory. Every command its agent
+//! starts is OS-confined where the machine allows it (see [`super::confinement`]); the state the
+//! agent-server reports is recorded with the sandbox and shown to the user.
 //!
 //! The process runs in its own process group (pause/resume signal the whole group, delete kills
 //! it) and outlives the app, so a restarted app finds it again through the database. Its output
@@ -12,6 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use berth_protocol::ConfinementState;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -185,6 +187,10 @@ impl ProcessSandboxService {
         write_private(&keys_path, keys_file)
             .map_err(|e| SandboxError::Start(format!("cannot hand over the keys: {e}")))?;
         let conversations = spec.conversations_root(&self.paths, id)?;
+        let policy = super::confinement::policy(&self.paths, &dir, spec);
+        let policy = serde_json::to_string(&policy).map_err(|e| {
+            SandboxError::Other(format!("cannot write the confinement policy: {e}"))
+        })?;
         let mut cmd = tokio::process::Command::new(&self.binary);
         // The app's own environment (cloud keys, tokens, the D-Bus session) is not the agent's.
         cmd.env_clear().envs(passed_environment());
@@ -192,6 +198,7 @@ impl ProcessSandboxService {
             .env(berth_protocol::KEYS_FILE_ENV, &keys_path)
             .env("OH_CONVERSATIONS_PATH", conversations)
             .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
+            .env(berth_protocol::CONFINEMENT_ENV, policy)
             .current_dir(&spec.workspace)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -235,6 +242,7 @@ impl ProcessSandboxService {
             created_at: stamp.clone(),
             last_used_at: stamp,
             error: None,
+            confinement: None,
         };
         self.records.put(&sandbox)?;
         let started = Instant::now();
@@ -266,6 +274,19 @@ impl ProcessSandboxService {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        let confinement = self.confinement(id, &url).await;
+        if spec.confinement.required && !confinement.is_confined() {
+            if let Some(pid) = pid
+                && let Err(e) = killpg(Pid::from_raw(pid), Signal::SIGKILL)
+            {
+                tracing::warn!(sandbox = id, error = %e, "cannot stop an unconfined agent-server");
+            }
+            let reason = match confinement {
+                ConfinementState::Unconfined { reason } => reason,
+                other => other.summary(),
+            };
+            return Err(SandboxError::Unconfined(reason));
+        }
         // Reap it when it exits, and record that it is gone.
         let records = self.records.clone();
         let id2 = id.to_string();
@@ -287,10 +308,33 @@ impl ProcessSandboxService {
         });
         let running = Sandbox {
             status: SandboxStatus::Running,
+            confinement: Some(confinement),
             ..sandbox
         };
         self.records.put(&running)?;
         Ok(running)
+    }
+
+    /// How the agent-server confines its commands, as it says; unconfined when it cannot say.
+    async fn confinement(&self, id: &str, url: &str) -> ConfinementState {
+        let asked = async {
+            let key = self.keys.session_key(id).map_err(|e| e.to_string())?;
+            self.http
+                .get(format!("{url}/api/confinement"))
+                .header("X-Session-API-Key", key)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| e.to_string())?
+                .json::<ConfinementState>()
+                .await
+                .map_err(|e| e.to_string())
+        };
+        asked
+            .await
+            .unwrap_or_else(|e| ConfinementState::Unconfined {
+                reason: format!("the agent-server did not say how it confines commands ({e})"),
+            })
     }
 
     fn refresh(&self, mut s: Sandbox) -> Result<Sandbox, SandboxError> {

@@ -31,6 +31,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Sandbox> {
         created_at: r.get("created_at")?,
         last_used_at: r.get("last_used_at")?,
         error: r.get("error")?,
+        // Unreadable (a newer app's form) reads as unknown rather than failing the list.
+        confinement: r
+            .get::<_, Option<String>>("confinement")?
+            .and_then(|json| serde_json::from_str(&json).ok()),
     })
 }
 
@@ -41,9 +45,9 @@ impl SandboxRecords {
 
     pub fn put(&self, s: &Sandbox) -> Result<(), StoreError> {
         self.store.lock().execute(
-            "INSERT INTO sandboxes (id, kind, status, agent_url, workspace, host_workspace, pid, container_id, created_at, last_used_at, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT(id) DO UPDATE SET status = ?3, agent_url = ?4, pid = ?7, container_id = ?8, last_used_at = ?10, error = ?11",
+            "INSERT INTO sandboxes (id, kind, status, agent_url, workspace, host_workspace, pid, container_id, created_at, last_used_at, error, confinement)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(id) DO UPDATE SET status = ?3, agent_url = ?4, pid = ?7, container_id = ?8, last_used_at = ?10, error = ?11, confinement = ?12",
             params![
                 s.id,
                 s.kind.as_str(),
@@ -55,7 +59,10 @@ impl SandboxRecords {
                 s.container_id,
                 s.created_at,
                 s.last_used_at,
-                s.error
+                s.error,
+                s.confinement
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).unwrap_or_default())
             ],
         )?;
         Ok(())

@@ -126,6 +126,9 @@ pub struct StartRequest {
     pub continue_conversation: Option<String>,
     #[serde(default)]
     pub setup_script: SetupScript,
+    /// How a process sandbox confines the agent's commands (from the settings).
+    #[serde(default)]
+    pub confinement: crate::settings::ConfinementSettings,
 }
 
 fn default_iterations() -> u32 {

@@ -81,6 +81,7 @@ impl StartTaskService {
                     .as_deref()
                     .map(|k| crate::secrets::conversation_sealing_key(k, &conversation)),
                 conversation_id: Some(conversation),
+                confinement: req.confinement.clone(),
             })
             .await?;
         task.sandbox_id = Some(sandbox.id.clone());

@@ -115,6 +115,33 @@ pub fn folder(fx: &AppFx, name: &str) -> PathBuf {
     p
 }
 
+/// Starts a conversation on the user's folder `path` with `task`; returns at once.
+pub fn start_local(fx: &AppFx, path: &Path, task: Option<&str>) -> StartTask {
+    fx.app
+        .conversations
+        .start(berth_app::conversations::NewConversation {
+            repository: berth_app::start::Repository::LocalFolder {
+                path: path.to_path_buf(),
+            },
+            task: task.map(str::to_string),
+            profile: None,
+            setup_script: Default::default(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits for a start task to end, READY or not.
+pub async fn ended(app: &App, task: &StartTask) -> StartTask {
+    for _ in 0..1200 {
+        let t = app.starts.get(&task.id).unwrap_or_else(|e| panic!("{e}"));
+        if t.status.is_final() {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the start task {} never ended", task.id)
+}
+
 /// Waits for a start task to end; panics with its detail unless it is READY.
 pub async fn ready(app: &App, task: &StartTask) -> StartTask {
     // Generous: the first Docker start of a test run builds the image, on a 2-core machine busy

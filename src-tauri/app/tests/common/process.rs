@@ -74,6 +74,7 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
         secrets: Vec::new(),
         continue_conversation: None,
         setup_script: Default::default(),
+        confinement: Default::default(),
     }
 }
 

@@ -76,8 +76,10 @@ impl Session {
                 pixel_height: 0,
             })
             .map_err(|e| SessionError::Spawn(e.to_string()))?;
-        let mut cmd = CommandBuilder::new("bash");
-        cmd.args(["--norc", "--noprofile"]);
+        let launch = crate::agent_env::launch("bash", &["--norc", "--noprofile"])
+            .map_err(|e| SessionError::Spawn(e.to_string()))?;
+        let mut cmd = CommandBuilder::new(&launch.program);
+        cmd.args(&launch.args);
         cmd.cwd(cwd);
         cmd.env("PS1", PS1);
         cmd.env("PS2", "");
@@ -89,7 +91,7 @@ impl Session {
         for name in crate::agent_env::withheld() {
             cmd.env_remove(name);
         }
-        for (name, value) in crate::agent_env::added() {
+        for (name, value) in &launch.env {
             cmd.env(name, value);
         }
         let child = pair

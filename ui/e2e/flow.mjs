@@ -48,6 +48,8 @@ try {
   await page.getByTestId("changed-files").getByText("notes.md").waitFor();
   await page.getByTestId("changes").getByText("Berth was here").first().waitFor();
   await page.getByTestId("metrics").filter({ hasText: "tokens" }).waitFor();
+  // A process sandbox on this kernel: its commands run under Landlock, and the header says so.
+  await page.getByTestId("confinement").filter({ hasText: "Confined: Landlock ABI" }).waitFor();
   await page.getByTestId("git-tampering").getByText(".git/config (added)", { exact: false }).waitFor();
   await shot("2-conversation");
 
@@ -93,10 +95,12 @@ try {
   await page.getByTestId("file-text").filter({ hasText: "dropped by the e2e test" }).waitFor();
   await page.locator("textarea[name=message]").fill("");
 
-  step("confirmation mode: confirm one action, reject another");
+  step("confirmation mode, unconfined: confirm one action, reject another");
   await page.goto(url.replace(/\/\?.*$/, "/#/settings"));
   await page.getByRole("heading", { name: "Settings" }).waitFor();
   await page.getByLabel("Ask before acting").selectOption("always");
+  // And run unconfined, as on a machine without Landlock: the conversation must say so plainly.
+  await page.getByLabel("Confine the agent's commands", { exact: true }).uncheck();
   await page.getByRole("button", { name: "Save settings" }).click();
   await page.getByTestId("settings-note").filter({ hasText: "Saved." }).waitFor();
   await page.goto(url.replace(/\/\?.*$/, "/#/"));
@@ -105,6 +109,7 @@ try {
   await page.getByRole("button", { name: "Start" }).click();
   await page.waitForURL(/#\/c\//);
   await page.getByTestId("confirm").getByText("echo confirmed-once").waitFor();
+  await page.getByTestId("confinement").filter({ hasText: "Not confined: confinement is turned off in Settings" }).waitFor();
   await shot("3-confirm");
   await page.getByRole("button", { name: "Confirm (Alt+Y)" }).click();
   await page.getByTestId("events").getByText("confirmed-once", { exact: true }).waitFor();

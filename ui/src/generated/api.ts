@@ -54,6 +54,12 @@ export type CmdOutputMetadata = { exit_code: number, pid: number, username?: str
 
 export type CommandResult = { output: string, exit_code: number, };
 
+export type Confinement = { 
+/**
+ * "Confined: Landlock ABI 7, network on" or "Not confined: … — the agent can read your files".
+ */
+summary: string, confined: boolean, state: ConfinementState, };
+
 export type ConfinementSettings = { 
 /**
  * Confine the agent's commands where the machine allows it. Off: they run with the user's
@@ -76,6 +82,12 @@ extra_readable: Array<string>,
  * Folders besides the workspace the agent's commands may change (absolute paths).
  */
 extra_writable: Array<string>, };
+
+export type ConfinementState = { "kind": "landlock", abi: number, network: NetworkAccess, 
+/**
+ * What this kernel's Landlock cannot hold, said plainly.
+ */
+notes: Array<string>, } | { "kind": "seatbelt", network: NetworkAccess, } | { "kind": "container" } | { "kind": "unconfined", reason: string, };
 
 export type Confirm = { id: string, accept: boolean, reason: string | null, };
 
@@ -117,7 +129,11 @@ metrics: JsonValue | null, events: number,
 /**
  * Its sandbox is gone: readable from the mirror, continued only in a new sandbox.
  */
-archived: boolean, created_at: string, updated_at: string, };
+archived: boolean, created_at: string, updated_at: string, 
+/**
+ * How its sandbox confines the agent's commands, as that sandbox reported at start.
+ */
+confinement: Confinement | null, };
 
 export type DeepLink = { "action": "open_conversation", id: string, } | { "action": "prefill", repository: Repository | null, task: string | null, 
 /**
@@ -226,6 +242,8 @@ export type Message = { role: Role, content: Array<Content>, tool_calls?: Array<
 thinking_blocks: Array<JsonValue>, responses_reasoning_item?: JsonValue | null, };
 
 export type MessageToolCall = { id: string, name: string, arguments: string, origin: ToolCallOrigin, responses_item_id?: string | null, };
+
+export type NetworkAccess = "on" | "off";
 
 export type NewConversation = { repository: Repository, 
 /**

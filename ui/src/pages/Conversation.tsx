@@ -129,6 +129,15 @@ export function Conversation({ id }: { id: string }) {
         <div className="conv-head">
           <h1>{conv.title ?? "(untitled)"}</h1>
           <span className={`status ${conv.status ?? ""}`} data-testid="status">{conv.status ?? "idle"}</span>
+          {conv.confinement && (
+            <span
+              className={`confinement ${conv.confinement.confined ? "confined" : "unconfined"}`}
+              data-testid="confinement"
+              title={conv.confinement.state.kind === "landlock" ? conv.confinement.state.notes.join("\n") : undefined}
+            >
+              {conv.confinement.summary}
+            </span>
+          )}
           {metrics && (
             <span className="metrics" data-testid="metrics">
               ${metrics.cost.toFixed(4)} · {metrics.tokens.toLocaleString()} tokens

@@ -4,6 +4,11 @@ import { useEffect, useState } from "react";
 import { call, CommandError, errorText } from "../api";
 import type { SecretInfo, Settings as S } from "../generated/api";
 
+/** Non-empty lines of a text area, trimmed. */
+function lines(text: string): string[] {
+  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
 export function Settings() {
   const [s, setS] = useState<S | null>(null);
   const [secrets, setSecrets] = useState<SecretInfo[]>([]);
@@ -76,6 +81,13 @@ export function Settings() {
       <label>CPUs<input type="number" step="0.5" value={s.sandbox.cpus} onChange={(e) => edit((d) => { d.sandbox.cpus = Number(e.target.value); })} /></label>
       <label>Memory (MiB)<input type="number" value={s.sandbox.memory_mb} onChange={(e) => edit((d) => { d.sandbox.memory_mb = Number(e.target.value); })} /></label>
       <label>Pause after idle minutes<input type="number" value={s.sandbox.idle_pause_minutes} onChange={(e) => edit((d) => { d.sandbox.idle_pause_minutes = Number(e.target.value); })} /></label>
+      <h3>Local process sandboxes</h3>
+      <p className="hint">Without Docker, the agent's commands run on this machine. Berth confines them where the system allows (Landlock on Linux, the macOS sandbox): they change only the workspace and cannot read your keys, tokens or other projects' conversations.</p>
+      <label className="check"><input type="checkbox" checked={s.sandbox.confinement.enabled} onChange={(e) => edit((d) => { d.sandbox.confinement.enabled = e.target.checked; })} />Confine the agent's commands</label>
+      <label className="check"><input type="checkbox" checked={s.sandbox.confinement.required} onChange={(e) => edit((d) => { d.sandbox.confinement.required = e.target.checked; })} />Require confinement (refuse to start where it is not available)</label>
+      <label className="check"><input type="checkbox" checked={s.sandbox.confinement.network} onChange={(e) => edit((d) => { d.sandbox.confinement.network = e.target.checked; })} />Let the agent's commands use the network</label>
+      <label>Extra readable folders (one per line)<textarea value={s.sandbox.confinement.extra_readable.join("\n")} onChange={(e) => edit((d) => { d.sandbox.confinement.extra_readable = lines(e.target.value); })} /></label>
+      <label>Extra writable folders (one per line)<textarea value={s.sandbox.confinement.extra_writable.join("\n")} onChange={(e) => edit((d) => { d.sandbox.confinement.extra_writable = lines(e.target.value); })} /></label>
       <h2>MCP servers</h2>
       <p className="hint">Saved with your settings; agents do not load MCP tools yet.</p>
       {s.mcp_servers.map((m, i) => (

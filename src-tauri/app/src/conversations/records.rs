@@ -1,6 +1,7 @@
 //! The conversations table: what the app lists, sorts, renames and deletes. A conversation's
 //! row outlives its sandbox; `archived` says the sandbox is gone.
 
+use berth_protocol::ConfinementState;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,17 @@ pub struct ConversationSummary {
     pub archived: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// How its sandbox confines the agent's commands, as that sandbox reported at start.
+    pub confinement: Option<Confinement>,
+}
+
+/// A sandbox's confinement as the UI shows it: the line to show, and the state behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Confinement {
+    /// "Confined: Landlock ABI 7, network on" or "Not confined: … — the agent can read your files".
+    pub summary: String,
+    pub confined: bool,
+    pub state: ConfinementState,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ts_rs::TS)]
@@ -94,7 +106,8 @@ pub struct NewRecord<'a> {
 
 const COLUMNS: &str = "c.id, c.title, c.workspace, c.repository, c.branch, c.sandbox_id, c.status, c.model, c.metrics, c.created_at, c.updated_at,
     (SELECT COUNT(*) FROM events e WHERE e.conversation_id = c.id) AS n,
-    NOT EXISTS (SELECT 1 FROM sandboxes s WHERE s.id = c.sandbox_id AND s.status != 'missing') AS archived";
+    NOT EXISTS (SELECT 1 FROM sandboxes s WHERE s.id = c.sandbox_id AND s.status != 'missing') AS archived,
+    (SELECT s.confinement FROM sandboxes s WHERE s.id = c.sandbox_id) AS confinement";
 
 fn summary(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
     Ok(ConversationSummary {
@@ -113,6 +126,14 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         updated_at: r.get(10)?,
         events: r.get::<_, i64>(11)?.max(0) as u64,
         archived: r.get(12)?,
+        confinement: r
+            .get::<_, Option<String>>(13)?
+            .and_then(|c| serde_json::from_str::<ConfinementState>(&c).ok())
+            .map(|state| Confinement {
+                summary: state.summary(),
+                confined: state.is_confined(),
+                state,
+            }),
     })
 }
 

@@ -158,6 +158,9 @@ async fn a_confined_agent_works_in_its_workspace_and_cannot_reach_the_users_secr
                 "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), 5)'"
             ),
         ),
+        // Signal 0 asks only whether a signal would be allowed: the agent-server (the shell's
+        // parent) is outside the sandbox, so it must not be (Landlock ABI 6).
+        ("signal-server", "kill -0 $PPID".to_string()),
         ("write-inside", "echo fine > inside.txt".to_string()),
         (
             "git-commit",
@@ -218,9 +221,18 @@ async fn a_confined_agent_works_in_its_workspace_and_cannot_reach_the_users_secr
     );
     let state = confinement_of(&fx, &sandbox).await;
     match state {
-        ConfinementState::Landlock { abi, network, .. } => {
-            assert!(abi >= 1);
+        ConfinementState::Landlock {
+            abi,
+            network,
+            notes,
+        } => {
             assert_eq!(network, NetworkAccess::On);
+            // Signal scoping needs ABI 6; below it, the state must say so instead.
+            if abi >= 6 {
+                assert!(got.contains("signal-server failed"), "{got}");
+            } else {
+                assert!(notes.iter().any(|n| n.contains("signal")), "{notes:?}");
+            }
         }
         other => panic!("the sandbox should be confined by Landlock: {other:?}"),
     }

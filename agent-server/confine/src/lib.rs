@@ -12,6 +12,12 @@
 //! - Linux: Landlock (files; TCP from ABI 4) and seccomp (the sockets Landlock cannot see).
 //! - macOS: a deny-by-default `sandbox-exec` profile.
 //! - Elsewhere: unconfined, said plainly.
+//!
+//! Bubblewrap is not used yet. Where it works it would add namespaces (a private `/tmp`, its
+//! own process tree, UNIX sockets reachable by path again); but it is often refused (Ubuntu's
+//! AppArmor limit on unprivileged user namespaces, containers), and on the kernels Berth
+//! targets Landlock plus seccomp already holds the file, network and signal boundary on its
+//! own, without a setuid or namespace helper. It is the next layer, not a replacement.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};

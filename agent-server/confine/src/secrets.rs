@@ -54,8 +54,9 @@ const IN_HOME: &[&str] = &[
 pub fn user_secrets(home: &Path, runtime_dir: Option<&Path>) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = IN_HOME.iter().map(|p| home.join(p)).collect();
     out.extend(runtime_dir.map(Path::to_path_buf));
-    // Other programs' temporary files; a command gets its own temporary folder.
-    out.extend(["/tmp", "/var/tmp"].map(PathBuf::from));
+    // `/tmp` stays readable (not writable; commands get their own `TMPDIR`): hiding it would
+    // hide whatever lives below it, a home folder or a checkout included. Its sockets are out
+    // of reach all the same (no UNIX sockets below Landlock ABI 9, by path from ABI 9).
     out
 }
 

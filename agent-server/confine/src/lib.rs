@@ -184,15 +184,21 @@ impl Confiner {
 /// The environment that points a command's tools at the sandbox's own home and temporary
 /// folder, while the user's toolchains stay where they are (read-only).
 fn own_folders_env(policy: &ConfinementPolicy) -> Vec<(OsString, OsString)> {
+    // Caches and package stores are written to (cargo locks its registry even to build, Go
+    // fills its module cache): the sandbox's own, whatever the user's environment says.
     let mut env: Vec<(OsString, OsString)> = vec![
         ("HOME".into(), policy.home.clone().into()),
         ("TMPDIR".into(), policy.tmp.clone().into()),
+        ("CARGO_HOME".into(), policy.home.join(".cargo").into()),
+        ("GOPATH".into(), policy.home.join("go").into()),
     ];
-    if let Some(user_home) = &policy.user_home {
-        let rustup = user_home.join(".rustup");
-        if std::env::var_os("RUSTUP_HOME").is_none() && rustup.is_dir() {
-            env.push(("RUSTUP_HOME".into(), rustup.into()));
-        }
+    // The installed toolchains are only read: the user's own.
+    let rustup = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| policy.user_home.as_ref().map(|h| h.join(".rustup")))
+        .filter(|p| p.is_dir());
+    if let Some(rustup) = rustup {
+        env.push(("RUSTUP_HOME".into(), rustup.into()));
     }
     env
 }

@@ -171,6 +171,14 @@ async fn a_confined_agent_works_in_its_workspace_and_cannot_reach_the_users_secr
             "python3 -c 'print(6 * 7)' | grep -q 42".to_string(),
         ),
         (
+            "cargo-build",
+            "cargo new -q --vcs none demo-crate && cd demo-crate && cargo build -q --offline && ./target/debug/demo-crate | grep -q Hello".to_string(),
+        ),
+        (
+            "npm-install",
+            "mkdir demo-npm && cd demo-npm && npm init -y >/dev/null && npm install --offline --no-audit --no-fund && node -e 'process.exit(require(\"./package.json\").name === \"demo-npm\" ? 0 : 1)'".to_string(),
+        ),
+        (
             "venv-install",
             format!(
                 "{MAKE_WHEEL} && python3 -m venv .venv && PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/pip install --no-index berthdemo-1.0-py3-none-any.whl && .venv/bin/python -c 'import berthdemo; assert berthdemo.ANSWER == 42'"
@@ -201,6 +209,8 @@ async fn a_confined_agent_works_in_its_workspace_and_cannot_reach_the_users_secr
         "write-inside",
         "git-commit",
         "python",
+        "cargo-build",
+        "npm-install",
         "venv-install",
     ] {
         assert!(

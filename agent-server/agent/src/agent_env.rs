@@ -39,11 +39,7 @@ pub async fn on_confined_thread<T: Send + 'static>(
     std::thread::Builder::new()
         .name("confined-tool".into())
         .spawn(move || {
-            let out = confiner()
-                .restrict_this_thread()
-                .map(|()| f())
-                .map_err(|e| e.to_string());
-            if tx.send(out).is_err() {
+            if tx.send(confined(f)).is_err() {
                 tracing::debug!("a file tool finished after its caller stopped waiting");
             }
         })
@@ -52,17 +48,20 @@ pub async fn on_confined_thread<T: Send + 'static>(
         .map_err(|_| "the file tool stopped before it answered".to_string())?
 }
 
+/// Runs `f` on the calling thread once that thread is confined (it stays so).
+fn confined<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    confiner()
+        .restrict_this_thread()
+        .map(|()| f())
+        .map_err(|e| e.to_string())
+}
+
 /// [`on_confined_thread`] for a short synchronous job that borrows: the caller waits for it.
 pub fn confined_now<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("confined-read".into())
-            .spawn_scoped(scope, || {
-                confiner()
-                    .restrict_this_thread()
-                    .map(|()| f())
-                    .map_err(|e| e.to_string())
-            })
+            .spawn_scoped(scope, || confined(f))
             .map_err(|e| format!("cannot start a confined thread: {e}"))?
             .join()
             .map_err(|_| "a confined thread panicked".to_string())?

@@ -67,9 +67,10 @@ pub struct Confiner {
     policy: Option<ConfinementPolicy>,
     state: ConfinementState,
     helper: PathBuf,
-    /// For [`Confiner::restrict_this_thread`]: the readable folders, worked out once.
+    /// For [`Confiner::restrict_this_thread`], worked out once: the policy with the secrets
+    /// inside writable folders dropped, and the folders it lets a thread read.
     #[cfg(target_os = "linux")]
-    roots: Vec<PathBuf>,
+    thread: (ConfinementPolicy, Vec<PathBuf>),
 }
 
 impl Confiner {
@@ -82,7 +83,7 @@ impl Confiner {
             },
             helper: PathBuf::new(),
             #[cfg(target_os = "linux")]
-            roots: Vec::new(),
+            thread: Default::default(),
         }
     }
 
@@ -100,17 +101,18 @@ impl Confiner {
         prepare_folders(&policy)?;
         let state = probe(&policy, &helper);
         #[cfg(target_os = "linux")]
-        let roots = {
+        let thread = {
             let mut split = policy.clone();
             split_denied(&mut split);
-            roots::readable_roots(&split.denied)
+            let roots = roots::readable_roots(&split.denied);
+            (split, roots)
         };
         Ok(Self {
             policy: Some(policy),
             state,
             helper,
             #[cfg(target_os = "linux")]
-            roots,
+            thread,
         })
     }
 
@@ -133,10 +135,9 @@ impl Confiner {
     }
 
     #[cfg(target_os = "linux")]
-    fn restrict_platform_thread(&self, policy: &ConfinementPolicy) -> Result<(), ConfineError> {
-        let mut split = policy.clone();
-        split_denied(&mut split);
-        linux::landlock(&split, &self.roots, false).map(|_| ())
+    fn restrict_platform_thread(&self, _policy: &ConfinementPolicy) -> Result<(), ConfineError> {
+        let (split, roots) = &self.thread;
+        linux::landlock(split, roots, false).map(|_| ())
     }
 
     /// macOS has no per-thread sandbox: the in-process tools are not confined there yet.

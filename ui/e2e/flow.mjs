@@ -1,7 +1,7 @@
 // The user's path through Berth in a real browser (Debian's Chromium, driven by playwright-core)
 // against `berth serve` with a scripted LLM: first-run setup, a conversation on a fixture folder
 // (start states, command output, the edit in Changes), confirmation (one confirmed, one
-// rejected), full-text search, and a reload. Run by the Rust test src-tauri/web/tests/browser.rs,
+// rejected), full-text search, and a reload. Run by the Rust test src-tauri/web/tests/suite/browser.rs,
 // which starts the app and the LLM: `node e2e/flow.mjs URL LLM_URL WORKSPACE SCREENSHOT_DIR`.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";

@@ -6,8 +6,8 @@
 use berth_protocol::{CondenserSpec, Event, EventBody, Message, Role};
 use tokio_util::sync::CancellationToken;
 
-use crate::conversation::view::observation_text;
 use crate::llm::{Llm, LlmError};
+use crate::view::observation_text;
 
 pub struct Condenser {
     pub llm: Llm,

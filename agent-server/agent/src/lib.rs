@@ -16,5 +16,6 @@ pub mod secrets;
 pub mod skills;
 pub mod tools;
 pub mod untrusted;
+pub mod view;
 
 pub use conversation::{Conversation, ConversationError, EngineOptions, NewConversation, Sealer};

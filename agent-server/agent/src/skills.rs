@@ -272,7 +272,7 @@ mod tests {
             "x",
             Path::new("/s/git.md"),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(s.content, "Use git well.");
         assert_eq!(
             matched_keyword(&s, "Please commit with Git."),
@@ -284,15 +284,14 @@ mod tests {
 
     #[test]
     fn skills_without_triggers_are_always_on_and_task_skills_use_a_slash() {
-        let repo = parse_skill("Run make test.", "repo", Path::new("/r/AGENTS.md"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let repo = parse_skill("Run make test.", "repo", Path::new("/r/AGENTS.md")).unwrap();
         assert!(repo.trigger.is_none());
         let task = parse_skill(
             "---\nname: release\ninputs:\n  - name: version\n---\nCut a release.",
             "x",
             Path::new("/r.md"),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(
             matched_keyword(&task, "please /release 1.2"),
             Some("/release".into())
@@ -328,8 +327,8 @@ mod location_tests {
 
     #[test]
     fn repository_and_user_locations_with_priorities() {
-        let repo = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let repo = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
         let r = repo.path();
         write(
             &r.join(".agents/skills/deploy/SKILL.md"),

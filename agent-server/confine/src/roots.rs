@@ -103,16 +103,15 @@ mod tests {
 
     #[test]
     fn everything_is_readable_but_the_secrets_and_what_links_to_them() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().unwrap();
         let home = normalize(tmp.path()).join("home");
         for d in [".ssh", ".config/gh", ".config/nvim", "src/app"] {
-            std::fs::create_dir_all(home.join(d)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(home.join(d)).unwrap();
         }
-        std::fs::write(home.join(".netrc"), "x").unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(home.join(".bashrc"), "x").unwrap_or_else(|e| panic!("{e}"));
-        std::os::unix::fs::symlink(home.join(".ssh"), home.join("keys"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::os::unix::fs::symlink(&home, home.join("me")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(home.join(".netrc"), "x").unwrap();
+        std::fs::write(home.join(".bashrc"), "x").unwrap();
+        std::os::unix::fs::symlink(home.join(".ssh"), home.join("keys")).unwrap();
+        std::os::unix::fs::symlink(&home, home.join("me")).unwrap();
         let denied = vec![
             home.join(".ssh"),
             home.join(".config/gh"),
@@ -138,9 +137,9 @@ mod tests {
 
     #[test]
     fn a_denied_path_that_does_not_exist_still_hides_its_parent() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().unwrap();
         let base = normalize(tmp.path());
-        std::fs::create_dir_all(base.join("a/b")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(base.join("a/b")).unwrap();
         let roots = readable_roots(&[base.join("a/missing/deeper")]);
         assert!(granted(&roots, &base.join("a/b")));
         assert!(!granted(&roots, &base.join("a")));

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::content::{Message, MessageToolCall, TextContent};
+pub use crate::state::SecurityRisk;
+use crate::state::{ExecutionStatus, state_key};
 use crate::tool_io::{Action, Observation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,17 +18,6 @@ pub enum Source {
     User,
     Environment,
     Hook,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "UPPERCASE")]
-pub enum SecurityRisk {
-    #[default]
-    Unknown,
-    Low,
-    Medium,
-    High,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +268,27 @@ impl Event {
 
     pub fn kind(&self) -> &str {
         self.body.kind()
+    }
+
+    /// The execution status a state update announces.
+    pub fn execution_status(&self) -> Option<ExecutionStatus> {
+        match &self.body {
+            EventBody::ConversationStateUpdateEvent { key, value }
+                if key == state_key::EXECUTION_STATUS =>
+            {
+                value.as_str().and_then(ExecutionStatus::parse)
+            }
+            _ => None,
+        }
+    }
+
+    /// Sent live and never part of the log: token deltas, state snapshots, server errors.
+    pub fn is_transient(&self) -> bool {
+        match &self.body {
+            EventBody::StreamingDeltaEvent { .. } | EventBody::ServerErrorEvent { .. } => true,
+            EventBody::ConversationStateUpdateEvent { key, .. } => key == state_key::FULL_STATE,
+            _ => false,
+        }
     }
 
     /// The tool call id an action/observation-like event refers to.

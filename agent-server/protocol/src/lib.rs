@@ -7,6 +7,7 @@
 //! does no I/O; it depends only on serde, chrono (timestamps) and uuid (ids).
 
 pub mod agent;
+pub mod api;
 pub mod confinement;
 pub mod content;
 pub mod conversation;
@@ -29,6 +30,8 @@ pub use event::{
     SecurityRisk, Source, ToolAnnotations, ToolDefinition,
 };
 pub use keys::{KEYS_FILE_ENV, ServerKeys};
-pub use state::{ConfirmationPolicy, ConversationStats, ExecutionStatus, Metrics, TokenUsage};
+pub use state::{
+    ConfirmationPolicy, ConversationStats, ExecutionStatus, Metrics, TokenUsage, state_key,
+};
 pub use tool_io::*;
 pub use workspace::{GitChange, GitChangeStatus};

@@ -4,7 +4,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::SecurityRisk;
+/// How risky the agent says an action is; confirmation policies compare against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SecurityRisk {
+    #[default]
+    Unknown,
+    Low,
+    Medium,
+    High,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -39,6 +49,39 @@ impl ExecutionStatus {
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Finished | Self::Error | Self::Stuck)
     }
+
+    /// The run has stopped and waits for the user: it ended, was paused, or asks for a
+    /// confirmation.
+    pub fn is_settled(self) -> bool {
+        self.is_terminal() || matches!(self, Self::Paused | Self::WaitingForConfirmation)
+    }
+
+    /// An agent is at work, or waits for the user to let it go on.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Running | Self::WaitingForConfirmation)
+    }
+
+    /// The status a wire or stored string names; `None` for anything else (an agent-server's
+    /// events are its own to write, so an odd value is ignored, never guessed at).
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+}
+
+impl std::fmt::Display for ExecutionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `key`s of a `ConversationStateUpdateEvent` that have a meaning of their own.
+pub mod state_key {
+    /// The value is the new [`super::ExecutionStatus`].
+    pub const EXECUTION_STATUS: &str = "execution_status";
+    /// The value is a snapshot of the whole state, sent to a new subscriber; never stored.
+    pub const FULL_STATE: &str = "full_state";
+    /// The value is the conversation's [`super::ConversationStats`].
+    pub const STATS: &str = "stats";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

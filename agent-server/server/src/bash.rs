@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_agent::tools::terminal::output::Utf8Stream;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::sync::Notify;
@@ -29,40 +29,7 @@ pub const TAIL_BYTES: usize = 256 * 1024;
 /// Finished commands whose events are kept; older ones are forgotten.
 pub const KEPT_COMMANDS: usize = 64;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct ExecuteBashRequest {
-    pub command: String,
-    #[serde(default)]
-    pub cwd: Option<String>,
-    #[serde(default = "default_timeout")]
-    pub timeout: f64,
-}
-
-fn default_timeout() -> f64 {
-    300.0
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BashCommand {
-    pub command: String,
-    pub cwd: Option<String>,
-    pub timeout: f64,
-    pub id: String,
-    pub timestamp: String,
-    pub kind: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BashOutput {
-    pub id: String,
-    pub timestamp: String,
-    pub command_id: String,
-    pub order: u64,
-    pub exit_code: Option<i64>,
-    pub stdout: Option<String>,
-    pub stderr: Option<String>,
-    pub kind: String,
-}
+pub use berth_protocol::api::{BashCommand, BashOutput, ExecuteBashRequest};
 
 #[derive(Default)]
 struct Store {

@@ -12,8 +12,7 @@ use berth_agent::secrets::SecretRegistry;
 use berth_agent::tools::ToolOptions;
 use berth_agent::tools::terminal::TerminalOptions;
 use berth_agent::{Conversation, EngineOptions, NewConversation};
-use berth_protocol::{AgentSpec, ConfirmationPolicy, Message};
-use serde::Deserialize;
+use berth_protocol::{AgentSpec, Message};
 use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -72,119 +71,57 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// `secrets` values in a create request or `POST /secrets`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum SecretInput {
-    Plain(String),
-    Source {
-        #[serde(default)]
-        kind: Option<String>,
-        #[serde(default)]
-        value: Option<String>,
-        #[serde(default)]
-        description: Option<String>,
-    },
-}
+pub use berth_protocol::api::{SecretInput, SendMessageRequest, StartConversationRequest};
 
-impl SecretInput {
-    /// (value, description), or why it cannot be used.
-    pub fn resolve(self, name: &str) -> Result<(String, Option<String>), ApiError> {
-        match self {
-            SecretInput::Plain(v) => Ok((v, None)),
-            SecretInput::Source {
-                kind,
-                value,
-                description,
-            } => match (kind.as_deref(), value) {
-                (None | Some("StaticSecret"), Some(v)) => Ok((v, description)),
-                (Some("LookupSecret"), _) => Err(ApiError::invalid(
-                    "secrets",
-                    format!(
-                        "secret '{name}': LookupSecret is not supported by Berth; send the value as a StaticSecret"
-                    ),
-                )),
-                (_, None) => Err(ApiError::invalid(
-                    "secrets",
-                    format!("secret '{name}' has no value"),
-                )),
-                (Some(other), _) => Err(ApiError::invalid(
-                    "secrets",
-                    format!("secret '{name}': unknown kind '{other}'"),
-                )),
-            },
-        }
+/// A secret's value and description, or why it cannot be used.
+pub fn resolve_secret(
+    input: SecretInput,
+    name: &str,
+) -> Result<(String, Option<String>), ApiError> {
+    match input {
+        SecretInput::Plain(v) => Ok((v, None)),
+        SecretInput::Source {
+            kind,
+            value,
+            description,
+        } => match (kind.as_deref(), value) {
+            (None | Some("StaticSecret"), Some(v)) => Ok((v, description)),
+            (Some("LookupSecret"), _) => Err(ApiError::invalid(
+                "secrets",
+                format!(
+                    "secret '{name}': LookupSecret is not supported by Berth; send the value as a StaticSecret"
+                ),
+            )),
+            (_, None) => Err(ApiError::invalid(
+                "secrets",
+                format!("secret '{name}' has no value"),
+            )),
+            (Some(other), _) => Err(ApiError::invalid(
+                "secrets",
+                format!("secret '{name}': unknown kind '{other}'"),
+            )),
+        },
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct WorkspaceIn {
-    pub working_dir: String,
-}
-
-/// `POST /api/conversations`. Unknown keys are ignored, as OpenHands does.
-#[derive(Debug, Deserialize)]
-pub struct StartConversationRequest {
-    pub agent: Option<Value>,
-    pub workspace: Option<WorkspaceIn>,
-    pub conversation_id: Option<uuid::Uuid>,
-    #[serde(default)]
-    pub confirmation_policy: Option<ConfirmationPolicy>,
-    #[serde(default)]
-    pub security_analyzer: Option<Value>,
-    #[serde(default)]
-    pub initial_message: Option<SendMessageRequest>,
-    #[serde(default)]
-    pub max_iterations: Option<i64>,
-    #[serde(default)]
-    pub stuck_detection: Option<bool>,
-    #[serde(default)]
-    pub secrets: BTreeMap<String, SecretInput>,
-    #[serde(default)]
-    pub tool_module_qualnames: BTreeMap<String, String>,
-    #[serde(default)]
-    pub client_tools: Vec<Value>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    #[serde(default)]
-    pub agent_settings: Option<Value>,
-    #[serde(default)]
-    pub agent_profile_id: Option<Value>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct SendMessageRequest {
-    #[serde(default = "user_role")]
-    pub role: String,
-    #[serde(default)]
-    pub content: Vec<berth_protocol::Content>,
-    #[serde(default)]
-    pub run: bool,
-}
-
-fn user_role() -> String {
-    "user".into()
-}
-
-impl SendMessageRequest {
-    pub fn message(&self) -> Result<Message, ApiError> {
-        if self.role != "user" {
-            return Err(ApiError::invalid(
-                "role",
-                format!("only user messages can be sent, not '{}'", self.role),
-            ));
-        }
-        if self.content.is_empty() {
-            return Err(ApiError::invalid(
-                "content",
-                "a message needs at least one content item",
-            ));
-        }
-        Ok(Message::new(
-            berth_protocol::Role::User,
-            self.content.clone(),
-        ))
+/// The message a send request carries, or why it cannot be sent.
+pub fn message_of(req: &SendMessageRequest) -> Result<Message, ApiError> {
+    if req.role != "user" {
+        return Err(ApiError::invalid(
+            "role",
+            format!("only user messages can be sent, not '{}'", req.role),
+        ));
     }
+    if req.content.is_empty() {
+        return Err(ApiError::invalid(
+            "content",
+            "a message needs at least one content item",
+        ));
+    }
+    Ok(Message::new(
+        berth_protocol::Role::User,
+        req.content.clone(),
+    ))
 }
 
 /// Tags: keys `^[a-z0-9]+$`, values up to 256 characters.
@@ -445,18 +382,20 @@ impl AppState {
                 ),
             ));
         }
-        let max_iterations = req.max_iterations.unwrap_or(500);
+        let max_iterations = req
+            .max_iterations
+            .unwrap_or(i64::from(berth_protocol::api::DEFAULT_MAX_ITERATIONS));
         if max_iterations < 1 {
             return Err(ApiError::invalid("max_iterations", "must be at least 1"));
         }
         validate_tags(&req.tags)?;
         let mut secrets = Vec::new();
         for (name, input) in req.secrets {
-            let (value, description) = input.resolve(&name)?;
+            let (value, description) = resolve_secret(input, &name)?;
             secrets.push((name, value, description));
         }
         let initial = match &req.initial_message {
-            Some(m) => Some(m.message()?),
+            Some(m) => Some(message_of(m)?),
             None => None,
         };
         let mut new = NewConversation::new(agent, PathBuf::from(&workspace.working_dir));

@@ -183,9 +183,7 @@ async fn stream(socket: &mut WebSocket, state: &AppState, entry: &Arc<Entry>, q:
                     if socket.send(to_frame(&e)).await.is_err() {
                         return;
                     }
-                    if !matches!(&e.body, EventBody::StreamingDeltaEvent { .. })
-                        && !matches!(&e.body, EventBody::ConversationStateUpdateEvent { key, .. } if key == "full_state")
-                    {
+                    if !e.is_transient() {
                         last_sent = Some(e.id.clone());
                     }
                 }

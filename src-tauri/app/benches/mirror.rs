@@ -4,6 +4,8 @@
 //!
 //! Events are the real captured OpenHands 1.58.2 messages, commands and outputs, with new ids
 //! and text drawn from a vocabulary, spread over 100 conversations.
+//! A broken set-up stops the run loudly, as in the tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -112,7 +114,7 @@ fn event(template: &Value, i: usize, rng: &mut impl Rng) -> Event {
         }
         _ => e["observation"]["content"][0]["text"] = Value::String(words),
     }
-    serde_json::from_value(e).unwrap_or_else(|err| panic!("bad template: {err}"))
+    serde_json::from_value(e).expect("bad template")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -120,8 +122,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::open(&dir.path().join("berth.db")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("berth.db")).unwrap();
     let mirror = EventMirror::new(store.clone());
     let records = ConversationRecords::new(store.clone());
     let templates = templates();
@@ -139,7 +141,7 @@ fn main() {
                 title: Some(&title),
                 ..NewRecord::default()
             })
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
     }
     let events: Vec<(String, Event)> = (0..EVENTS)
         .map(|i| {
@@ -153,7 +155,7 @@ fn main() {
 
     let started = Instant::now();
     for (conv, e) in &events {
-        mirror.insert(conv, e).unwrap_or_else(|err| panic!("{err}"));
+        mirror.insert(conv, e).unwrap();
     }
     let took = started.elapsed();
     let size = std::fs::metadata(dir.path().join("berth.db"))
@@ -178,9 +180,7 @@ fn main() {
             sentence(&mut rng, 2)
         };
         let t = Instant::now();
-        hits += search(&records, &mirror, &query, 20)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .len();
+        hits += search(&records, &mirror, &query, 20).unwrap().len();
         times.push(t.elapsed());
     }
     times.sort();

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use berth_app::llm_gateway::LlmGateway;
 use berth_app::paths::Paths;
+use berth_app::repository::Repository;
 use berth_app::sandbox::SandboxService;
 use berth_app::sandbox::docker::{DockerOptions, DockerSandboxService};
 use berth_app::sandbox::process::ProcessSandboxService;
-use berth_app::start::{Repository, StartRequest, StartStatus, StartTaskService};
+use berth_app::start::{StartRequest, StartStatus, StartTaskService};
 use berth_app::store::Store;
 use berth_protocol::LlmConfig;
 

@@ -8,7 +8,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
+use berth_protocol::api::{
+    AskRequest, AskResponse, BashOutput, ConfirmationResponse, ExecuteBashRequest, Page,
+    SecretInput, SecretsRequest, SendMessageRequest, StartConversationRequest,
+};
 use berth_protocol::{ConversationInfo, Event, GitChange};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -130,15 +138,11 @@ impl AgentClient {
             .is_ok_and(|r| r.status().is_success())
     }
 
-    pub async fn create_conversation(&self, body: &Value) -> Result<ConversationInfo, ClientError> {
-        let v = self
-            .send(
-                self.http
-                    .post(format!("{}/api/conversations", self.base))
-                    .json(body),
-            )
-            .await?;
-        serde_json::from_value(v).map_err(|e| ClientError::BadResponse(e.to_string()))
+    pub async fn create_conversation(
+        &self,
+        req: &StartConversationRequest,
+    ) -> Result<ConversationInfo, ClientError> {
+        decode(self.post("conversations", req).await?)
     }
 
     pub async fn conversation(&self, id: &str) -> Result<ConversationInfo, ClientError> {
@@ -148,25 +152,25 @@ impl AgentClient {
                     .get(format!("{}/api/conversations/{id}", self.base)),
             )
             .await?;
-        serde_json::from_value(v).map_err(|e| ClientError::BadResponse(e.to_string()))
+        decode(v)
     }
 
     pub async fn send_message(&self, id: &str, text: &str, run: bool) -> Result<(), ClientError> {
-        let body = json!({"role": "user", "content": [{"type": "text", "text": text}], "run": run});
-        self.send(
-            self.http
-                .post(format!("{}/api/conversations/{id}/events", self.base))
-                .json(&body),
-        )
-        .await
-        .map(|_| ())
+        let body = SendMessageRequest::user_text(text, run);
+        self.post(&format!("conversations/{id}/events"), &body)
+            .await
+            .map(|_| ())
     }
 
-    /// Adds or replaces secrets of a conversation: `{name: {"kind": "StaticSecret", "value": …}}`.
-    pub async fn set_secrets(&self, id: &str, secrets: &Value) -> Result<(), ClientError> {
+    /// Adds or replaces secrets of a conversation.
+    pub async fn set_secrets(
+        &self,
+        id: &str,
+        secrets: BTreeMap<String, SecretInput>,
+    ) -> Result<(), ClientError> {
         self.post(
             &format!("conversations/{id}/secrets"),
-            &json!({"secrets": secrets}),
+            &SecretsRequest { secrets },
         )
         .await
         .map(|_| ())
@@ -191,10 +195,10 @@ impl AgentClient {
         accept: bool,
         reason: Option<&str>,
     ) -> Result<(), ClientError> {
-        let mut body = json!({"accept": accept});
-        if let Some(r) = reason {
-            body["reason"] = json!(r);
-        }
+        let body = ConfirmationResponse {
+            accept,
+            reason: reason.map(str::to_string),
+        };
         self.post(
             &format!("conversations/{id}/events/respond_to_confirmation"),
             &body,
@@ -208,9 +212,11 @@ impl AgentClient {
         let req = self
             .http
             .post(format!("{}/api/conversations/{id}/ask_agent", self.base))
-            .json(&json!({"question": question}));
-        let v = self.send_within(req, ASK_TIMEOUT).await?;
-        Ok(v["response"].as_str().unwrap_or_default().to_string())
+            .json(&AskRequest {
+                question: question.to_string(),
+            });
+        let answer: AskResponse = decode(self.send_within(req, ASK_TIMEOUT).await?)?;
+        Ok(answer.response)
     }
 
     pub async fn delete_conversation(&self, id: &str) -> Result<(), ClientError> {
@@ -222,7 +228,7 @@ impl AgentClient {
         .map(|_| ())
     }
 
-    async fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+    async fn post(&self, path: &str, body: &impl Serialize) -> Result<Value, ClientError> {
         self.send(
             self.http
                 .post(format!("{}/api/{path}", self.base))
@@ -249,14 +255,10 @@ impl AgentClient {
             if let Some(p) = &page {
                 url.push_str(&format!("&page_id={p}"));
             }
-            let mut v = self.send(self.http.get(url)).await?;
-            let items = match v["items"].take() {
-                Value::Array(items) => items,
-                _ => Vec::new(),
-            };
+            let v: Page<Value> = decode(self.send(self.http.get(url)).await?)?;
             // One event this app cannot read (a newer server's, or a broken one) must not stop
             // the conversation's mirroring for good: it is left out and said.
-            for item in items {
+            for item in v.items {
                 let event_id = item["id"].as_str().unwrap_or_default().to_string();
                 match serde_json::from_value(item) {
                     Ok(event) => out.push(event),
@@ -265,7 +267,7 @@ impl AgentClient {
                     }
                 }
             }
-            match v["next_page_id"].as_str() {
+            match v.next_page_id.as_deref() {
                 Some(p) if !seen.insert(p.to_string()) => {
                     return Err(ClientError::BadResponse(format!(
                         "the events of conversation {id} lead back to page {p}"
@@ -287,7 +289,7 @@ impl AgentClient {
                     .query(&[("path", path)]),
             )
             .await?;
-        serde_json::from_value(v).map_err(|e| ClientError::BadResponse(e.to_string()))
+        decode(v)
     }
 
     /// Runs a command in the sandbox and waits for it (the request waits up to `timeout` + 30 s).
@@ -297,18 +299,28 @@ impl AgentClient {
         cwd: &str,
         timeout: Duration,
     ) -> Result<CommandOutput, ClientError> {
-        let body = json!({"command": command, "cwd": cwd, "timeout": timeout.as_secs_f64()});
+        let body = ExecuteBashRequest {
+            command: command.to_string(),
+            cwd: Some(cwd.to_string()),
+            timeout: timeout.as_secs_f64(),
+        };
         let req = self
             .http
             .post(format!("{}/api/bash/execute_bash_command", self.base))
             .json(&body);
-        let v = self.send_within(req, timeout + self.timeout).await?;
+        let out: BashOutput = decode(self.send_within(req, timeout + self.timeout).await?)?;
         Ok(CommandOutput {
-            stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
-            stderr: v["stderr"].as_str().unwrap_or_default().to_string(),
-            exit_code: v["exit_code"].as_i64().unwrap_or(-1),
+            stdout: out.stdout.unwrap_or_default(),
+            stderr: out.stderr.unwrap_or_default(),
+            // No exit code: the command did not end on its own (killed at its timeout).
+            exit_code: out.exit_code.unwrap_or(-1),
         })
     }
+}
+
+/// An answer read into its wire type; one that does not fit is the server's fault, said so.
+fn decode<T: DeserializeOwned>(v: Value) -> Result<T, ClientError> {
+    serde_json::from_value(v).map_err(|e| ClientError::BadResponse(e.to_string()))
 }
 
 fn too_large() -> ClientError {
@@ -332,13 +344,8 @@ mod tests {
     use super::*;
 
     async fn serve(router: Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let url = format!(
-            "http://{}",
-            listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
-        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
         url
     }
@@ -346,11 +353,8 @@ mod tests {
     #[tokio::test]
     async fn a_sandbox_that_accepts_but_never_answers_is_a_clear_error() {
         // A stopped process still has its socket: the kernel accepts, nobody answers.
-        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let url = format!(
-            "http://{}",
-            silent.local_addr().unwrap_or_else(|e| panic!("{e}"))
-        );
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", silent.local_addr().unwrap());
         let mut client = AgentClient::new(&url, "key");
         client.timeout = Duration::from_millis(500);
         let started = Instant::now();
@@ -405,7 +409,7 @@ mod tests {
         let ids: Vec<String> = client
             .events("c")
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .into_iter()
             .map(|e| e.id)
             .collect();

@@ -9,10 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::AppUpdate;
-use crate::api::updates::forward;
 use crate::bridge::EventBridge;
-use crate::conversations::{ConversationRecords, ConversationService};
+use crate::conversations::{ConversationParts, ConversationRecords, ConversationService};
 use crate::llm_gateway::{GatewayError, LlmGateway};
 use crate::mirror::EventMirror;
 use crate::paths::Paths;
@@ -24,6 +22,7 @@ use crate::secrets::{SecretError, SecretStore};
 use crate::settings::{Runtime, Settings, SettingsError, SettingsService};
 use crate::start::StartTaskService;
 use crate::store::{Store, StoreError};
+use crate::updates::{AppUpdate, forward};
 use crate::watcher::WorkspaceWatcher;
 use crate::webhooks::Webhooks;
 
@@ -160,13 +159,16 @@ impl App {
         );
         let bridge = EventBridge::new(library.mirror.clone());
         let watcher = WorkspaceWatcher::new();
-        let conversations = ConversationService::new(
-            &library,
-            sandboxes.clone(),
-            starts.clone(),
-            bridge.clone(),
-            watcher.clone(),
-        );
+        let conversations = ConversationService::new(ConversationParts {
+            paths: library.paths.clone(),
+            records: library.records.clone(),
+            settings: library.settings.clone(),
+            secrets: library.secrets.clone(),
+            sandboxes: sandboxes.clone(),
+            starts: starts.clone(),
+            bridge: bridge.clone(),
+            watcher: watcher.clone(),
+        });
         if let Err(e) = conversations.reattach(owner.is_some()).await {
             tracing::warn!(error = %e, "could not follow the conversations of running sandboxes");
         }
@@ -174,20 +176,31 @@ impl App {
         let (updates, _) = tokio::sync::broadcast::channel(4096);
         let mut background = vec![
             forward(starts.subscribe(), updates.clone(), |task| {
-                AppUpdate::StartTask {
+                Some(AppUpdate::StartTask {
                     task: Box::new(task),
-                }
+                })
             }),
             forward(
                 bridge.subscribe(),
                 updates.clone(),
-                |(conversation_id, event)| AppUpdate::Event {
-                    conversation_id,
-                    event: Box::new(event),
+                |(conversation_id, event)| {
+                    Some(AppUpdate::Event {
+                        conversation_id,
+                        event: Box::new(event),
+                    })
                 },
             ),
+            forward(bridge.subscribe(), updates.clone(), {
+                let records = library.records.clone();
+                move |(id, event)| {
+                    let summary = records.summary_after(&id, &event)?;
+                    Some(AppUpdate::Conversation {
+                        summary: Box::new(summary),
+                    })
+                }
+            }),
             forward(watcher.subscribe(), updates.clone(), |changes| {
-                AppUpdate::ChangedFiles { changes }
+                Some(AppUpdate::ChangedFiles { changes })
             }),
         ];
         if owner.is_some() {

@@ -224,7 +224,7 @@ impl EventBridge {
         };
         let event = self.masked(event);
         let new = self.mirror.insert(id, &event)?;
-        if new || !crate::mirror::is_persistent(&event) {
+        if new || event.is_transient() {
             let _ = self.updates.send((id.to_string(), event));
         }
         Ok(())

@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::git_remote::{GitRemote, GitRemoteError, Transport};
 
-use crate::start::Repository;
+use crate::repository::Repository;
 
 /// Links longer than this are refused outright.
 pub const MAX_LINK: usize = 8 * 1024;

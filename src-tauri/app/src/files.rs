@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn paths_stay_inside_the_workspace() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("ws");
         std::fs::create_dir_all(root.join("src")).unwrap_or_default();
         std::fs::write(root.join("src/main.rs"), "fn main() {}\n").unwrap_or_default();

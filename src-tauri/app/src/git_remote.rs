@@ -216,13 +216,13 @@ mod tests {
 
     #[test]
     fn the_token_header_is_scoped_to_the_host() {
-        let remote = GitRemote::parse("https://github.com/a/b").unwrap_or_else(|e| panic!("{e}"));
+        let remote = GitRemote::parse("https://github.com/a/b").unwrap();
         let env = remote.token_env("ghp_x");
         assert!(env.contains(&(
             "GIT_CONFIG_KEY_0".into(),
             "http.https://github.com/.extraHeader".into()
         )));
-        let other = GitRemote::parse("https://example.org/a").unwrap_or_else(|e| panic!("{e}"));
+        let other = GitRemote::parse("https://example.org/a").unwrap();
         assert!(other.token_env("ghp_x").is_empty());
     }
 }

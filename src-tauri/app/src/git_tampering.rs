@@ -125,12 +125,11 @@ mod tests {
 
     #[test]
     fn config_hooks_and_links_the_agent_writes_are_found() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join(".git/hooks")).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(root.join(".git/config"), "[core]\n").unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(root.join(".git/hooks/pre-commit.sample"), "x")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(root.join(".git/hooks")).unwrap();
+        std::fs::write(root.join(".git/config"), "[core]\n").unwrap();
+        std::fs::write(root.join(".git/hooks/pre-commit.sample"), "x").unwrap();
         let before = GitFingerprint::of(root);
         assert_eq!(before.changes(&GitFingerprint::of(root)), vec![]);
 
@@ -138,14 +137,11 @@ mod tests {
             root.join(".git/config"),
             "[core]\n\tfsmonitor = touch /tmp/x\n",
         )
-        .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(root.join(".git/hooks/post-checkout"), "#!/bin/sh\n")
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(root.join(".git/hooks/pre-commit.sample"), "changed, inert")
-            .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+        std::fs::write(root.join(".git/hooks/post-checkout"), "#!/bin/sh\n").unwrap();
+        std::fs::write(root.join(".git/hooks/pre-commit.sample"), "changed, inert").unwrap();
         #[cfg(unix)]
-        std::os::unix::fs::symlink("/etc/passwd", root.join(".git/info"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("/etc/passwd", root.join(".git/info")).unwrap();
         let found = before.changes(&GitFingerprint::of(root));
         assert_eq!(
             found,

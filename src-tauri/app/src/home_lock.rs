@@ -44,19 +44,11 @@ mod tests {
 
     #[test]
     fn one_owner_at_a_time_and_the_next_when_it_is_gone() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let first = try_own(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
+        let first = try_own(dir.path()).unwrap();
         assert!(first.is_some());
-        assert!(
-            try_own(dir.path())
-                .unwrap_or_else(|e| panic!("{e}"))
-                .is_none()
-        );
+        assert!(try_own(dir.path()).unwrap().is_none());
         drop(first);
-        assert!(
-            try_own(dir.path())
-                .unwrap_or_else(|e| panic!("{e}"))
-                .is_some()
-        );
+        assert!(try_own(dir.path()).unwrap().is_some());
     }
 }

@@ -2,10 +2,9 @@
 //! conversation stays readable (and searchable) when its sandbox is gone. Events are stored once
 //! by id, whatever path they arrive by; state snapshots and token deltas are not stored.
 
-use berth_protocol::{Event, EventBody, Observation, content_text};
+use berth_protocol::{Event, EventBody, ExecutionStatus, Observation, content_text};
 use rusqlite::{OptionalExtension, params};
 
-use crate::sandbox::now;
 use crate::store::{Store, StoreError};
 
 /// A search hit: where, and a snippet around the match.
@@ -19,13 +18,6 @@ pub struct Hit {
 #[derive(Clone)]
 pub struct EventMirror {
     store: Store,
-}
-
-/// Whether an event belongs in the log (snapshots and token deltas are transient).
-pub fn is_persistent(e: &Event) -> bool {
-    !matches!(&e.body, EventBody::StreamingDeltaEvent { .. })
-        && !matches!(&e.body, EventBody::ConversationStateUpdateEvent { key, .. } if key == "full_state")
-        && !matches!(&e.body, EventBody::ServerErrorEvent { .. })
 }
 
 /// The words a user may search an event by.
@@ -64,20 +56,6 @@ fn searchable_text(e: &Event) -> String {
     }
 }
 
-/// A title from a message: its first line, at most 60 characters.
-pub fn title_from(text: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    let mut title: String = line.chars().take(60).collect();
-    if line.chars().count() > 60 {
-        title.push('…');
-    }
-    title
-}
-
 impl EventMirror {
     pub fn new(store: Store) -> Self {
         Self { store }
@@ -85,7 +63,7 @@ impl EventMirror {
 
     /// Stores an event unless it is transient or already there. Returns whether it was new.
     pub fn insert(&self, conversation_id: &str, e: &Event) -> Result<bool, StoreError> {
-        if !is_persistent(e) {
+        if e.is_transient() {
             return Ok(false);
         }
         let body = serde_json::to_string(e).map_err(|err| StoreError::Corrupt(err.to_string()))?;
@@ -104,32 +82,7 @@ impl EventMirror {
                     params![seq, text],
                 )?;
             }
-            match &e.body {
-                EventBody::ConversationStateUpdateEvent { key, value }
-                    if key == "execution_status" =>
-                {
-                    tx.execute(
-                        "UPDATE conversations SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                        params![conversation_id, value.as_str(), now()],
-                    )?;
-                }
-                EventBody::ConversationStateUpdateEvent { key, value } if key == "stats" => {
-                    tx.execute(
-                        "UPDATE conversations SET metrics = ?2 WHERE id = ?1",
-                        params![conversation_id, value.to_string()],
-                    )?;
-                }
-                EventBody::MessageEvent { llm_message, .. }
-                    if e.source == berth_protocol::Source::User =>
-                {
-                    // The first user message names a conversation nobody named.
-                    tx.execute(
-                        "UPDATE conversations SET title = ?2 WHERE id = ?1 AND title IS NULL",
-                        params![conversation_id, title_from(&llm_message.text())],
-                    )?;
-                }
-                _ => {}
-            }
+            crate::conversation_records::apply_event(&tx, conversation_id, e)?;
         }
         tx.commit()?;
         Ok(added == 1)
@@ -156,8 +109,8 @@ impl EventMirror {
         )? as usize)
     }
 
-    pub fn status(&self, conversation_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
+    pub fn status(&self, conversation_id: &str) -> Result<Option<ExecutionStatus>, StoreError> {
+        let stored: Option<String> = self
             .store
             .lock()
             .query_row(
@@ -166,7 +119,8 @@ impl EventMirror {
                 |r| r.get(0),
             )
             .optional()?
-            .flatten())
+            .flatten();
+        Ok(stored.as_deref().and_then(ExecutionStatus::parse))
     }
 
     /// Full-text search over every mirrored conversation, best matches first.
@@ -230,12 +184,12 @@ mod tests {
             "id": id, "timestamp": "2026-12-01T10:00:00", "source": "agent", "kind": "MessageEvent",
             "llm_message": {"role": "assistant", "content": [{"type": "text", "text": text}]}
         }))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
     }
 
     fn store_with(conversations: &[&str]) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::open(&dir.path().join("berth.db")).unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("berth.db")).unwrap();
         for id in conversations {
             store
                 .lock()
@@ -243,7 +197,7 @@ mod tests {
                     "INSERT INTO conversations (id, created_at, updated_at) VALUES (?1, 'now', 'now')",
                     [id],
                 )
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
         }
         (dir, store)
     }
@@ -254,7 +208,7 @@ mod tests {
     fn an_event_id_another_conversation_used_is_stored_for_both() {
         let (_dir, store) = store_with(&["a", "b"]);
         let mirror = EventMirror::new(store);
-        let insert = |c: &str, e: &Event| mirror.insert(c, e).unwrap_or_else(|e| panic!("{e}"));
+        let insert = |c: &str, e: &Event| mirror.insert(c, e).unwrap();
         assert!(insert("a", &message("same-id", "in a")));
         assert!(insert("b", &message("same-id", "in b")));
         assert!(

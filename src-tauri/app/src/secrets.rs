@@ -10,8 +10,8 @@
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::now;
 use crate::store::{Store, StoreError};
+use crate::time::now;
 
 /// The keychain service every Berth entry is filed under.
 const SERVICE: &str = "Berth";
@@ -233,7 +233,7 @@ impl SecretStore {
         if let Some(k) = self.get(SecretKind::Internal, "sealing-key")? {
             return Ok(k);
         }
-        let key = crate::sandbox::new_session_key();
+        let key = crate::token::random_token();
         self.set(SecretKind::Internal, "sealing-key", &key, None)?;
         Ok(key)
     }

@@ -8,8 +8,8 @@ use rusqlite::{OptionalExtension, params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::now;
 use crate::store::{Store, StoreError};
+use crate::time::now;
 
 pub const MAX_PROFILES: usize = 10;
 
@@ -54,7 +54,7 @@ pub struct AgentSettings {
 impl Default for AgentSettings {
     fn default() -> Self {
         Self {
-            max_iterations: 500,
+            max_iterations: berth_protocol::api::DEFAULT_MAX_ITERATIONS,
             confirmation: ConfirmationMode::Never,
             condenser: true,
             condenser_max_size: 120,
@@ -424,8 +424,8 @@ mod tests {
     use super::*;
 
     fn service() -> (tempfile::TempDir, SettingsService) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::open(&dir.path().join("berth.db")).unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("berth.db")).unwrap();
         (dir, SettingsService::new(store))
     }
 
@@ -456,8 +456,8 @@ mod tests {
             },
             ..Settings::default()
         };
-        s.save(&settings).unwrap_or_else(|e| panic!("{e}"));
-        let loaded = s.load().unwrap_or_else(|e| panic!("{e}"));
+        s.save(&settings).unwrap();
+        let loaded = s.load().unwrap();
         assert_eq!(loaded, settings);
         assert_eq!(
             loaded.active().map(|p| p.model.as_str()),

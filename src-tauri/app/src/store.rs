@@ -248,9 +248,9 @@ mod tests {
 
     #[test]
     fn migrates_once_and_reopens() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("berth.db");
-        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().ok(), Some(MIGRATIONS.len() as i64));
         let mode: String = store
             .lock()
@@ -258,7 +258,7 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(mode, "wal");
         drop(store);
-        let again = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let again = Store::open(&path).unwrap();
         assert_eq!(again.schema_version().ok(), Some(MIGRATIONS.len() as i64));
     }
 
@@ -266,15 +266,14 @@ mod tests {
     /// order and their search index through the migration.
     #[test]
     fn events_survive_the_migration_to_per_conversation_ids() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("berth.db");
         {
-            let conn = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            let conn = Connection::open(&path).unwrap();
             for sql in &MIGRATIONS[..4] {
-                conn.execute_batch(sql).unwrap_or_else(|e| panic!("{e}"));
+                conn.execute_batch(sql).unwrap();
             }
-            conn.pragma_update(None, "user_version", 4)
-                .unwrap_or_else(|e| panic!("{e}"));
+            conn.pragma_update(None, "user_version", 4).unwrap();
             conn.execute_batch(
                 "INSERT INTO conversations (id, created_at, updated_at) VALUES ('c', 'now', 'now');
                  INSERT INTO events (seq, conversation_id, id, kind, source, timestamp, body)
@@ -282,9 +281,9 @@ mod tests {
                             (9, 'c', 'e2', 'MessageEvent', 'agent', 't', '{}');
                  INSERT INTO events_fts (rowid, text) VALUES (9, 'needle');",
             )
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         }
-        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&path).unwrap();
         let conn = store.lock();
         let rows: Vec<(i64, String)> = conn
             .prepare("SELECT seq, id FROM events ORDER BY seq")
@@ -292,7 +291,7 @@ mod tests {
                 s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()
             })
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!(rows, vec![(7, "e1".to_string()), (9, "e2".to_string())]);
         let hit: String = conn
             .query_row(
@@ -300,24 +299,24 @@ mod tests {
                 [],
                 |r| r.get(0),
             )
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!(hit, "e2");
         // New events go on after the highest seq.
         conn.execute(
             "INSERT INTO events (conversation_id, id, kind, source, timestamp, body) VALUES ('c', 'e3', 'k', 's', 't', '{}')",
             [],
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(conn.last_insert_rowid(), 10);
     }
 
     #[test]
     fn the_database_is_the_users_alone_and_a_newer_schema_is_refused() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
         let path = home.join("berth.db");
-        let store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&path).unwrap();
         let mode = |p: &Path| {
             std::fs::metadata(p)
                 .map(|m| m.permissions().mode() & 0o777)
@@ -328,7 +327,7 @@ mod tests {
         store
             .lock()
             .pragma_update(None, "user_version", 999)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         drop(store);
         let err = Store::open(&path)
             .err()

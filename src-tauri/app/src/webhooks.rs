@@ -13,9 +13,9 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::bridge::{EventBridge, Update};
-use crate::sandbox::now;
 use crate::settings::SettingsService;
 use crate::store::{Store, StoreError};
+use crate::time::now;
 
 pub const MAX_BATCH: usize = 100;
 pub const BATCH_WINDOW: Duration = Duration::from_millis(500);
@@ -178,7 +178,7 @@ async fn next_batches(
 ) -> Option<BTreeMap<String, Vec<Event>>> {
     let mut batches: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     let add = |(conv, event): Update, batches: &mut BTreeMap<String, Vec<Event>>| {
-        if crate::mirror::is_persistent(&event) {
+        if !event.is_transient() {
             batches.entry(conv).or_default().push(event);
         }
     };

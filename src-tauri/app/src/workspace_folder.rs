@@ -74,13 +74,13 @@ mod tests {
 
     #[test]
     fn the_machine_the_home_and_berths_data_are_no_workspace() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().unwrap();
         let berth = tmp.path().join("berth-home");
         let project = tmp.path().join("project");
-        std::fs::create_dir_all(&berth).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&berth).unwrap();
+        std::fs::create_dir_all(&project).unwrap();
         let link = tmp.path().join("innocent");
-        std::os::unix::fs::symlink("/", &link).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink("/", &link).unwrap();
         for bad in [
             Path::new("/"),
             Path::new("/etc"),

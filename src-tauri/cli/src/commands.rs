@@ -7,10 +7,11 @@ use anyhow::{Context, Result, anyhow, bail};
 use berth_app::app::{App, AppOptions, Library};
 use berth_app::conversations::{self, NewConversation, PageRequest, RunWatch, SortBy};
 use berth_app::llm_check;
+use berth_app::repository::Repository;
 use berth_app::secrets::SecretKind;
 use berth_app::settings::{LlmProfile, Runtime, Settings};
-use berth_app::start::{Repository, StartStatus};
-use berth_protocol::Event;
+use berth_app::start::StartStatus;
+use berth_protocol::{Event, ExecutionStatus};
 
 use crate::{Cli, Command, ConversationsCmd, RuntimeArg, SecretsCmd, SettingsCmd, render};
 
@@ -104,10 +105,10 @@ fn printer(json: bool) -> impl FnMut(&Event) {
 }
 
 /// The exit code for a settled status.
-fn outcome(status: &str) -> u8 {
+fn outcome(status: ExecutionStatus) -> u8 {
     match status {
-        "finished" => 0,
-        "waiting_for_confirmation" | "paused" => 3,
+        ExecutionStatus::Finished => 0,
+        ExecutionStatus::WaitingForConfirmation | ExecutionStatus::Paused => 3,
         _ => 1,
     }
 }
@@ -178,7 +179,7 @@ async fn run(
     if !keep_sandbox && let Some(sandbox) = &ready.sandbox_id {
         app.sandboxes.delete(sandbox).await?;
     }
-    Ok(outcome(&status))
+    Ok(outcome(status))
 }
 
 /// How the sandbox's commands are confined: the first thing a user should know about it.
@@ -196,7 +197,7 @@ async fn print_confinement(app: &App, sandbox: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn follow_to_end(watch: &mut RunWatch, new_run: bool, json: bool) -> Result<String> {
+async fn follow_to_end(watch: &mut RunWatch, new_run: bool, json: bool) -> Result<ExecutionStatus> {
     let mut print = printer(json);
     if !new_run {
         watch.replay(&mut print)?;
@@ -236,7 +237,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
                     println!(
                         "{}  {:<10} {:<9} {}",
                         c.id,
-                        c.status.as_deref().unwrap_or("-"),
+                        c.status.map_or("-", ExecutionStatus::as_str),
                         if c.archived { "archived" } else { "live" },
                         c.title.as_deref().unwrap_or("(untitled)")
                     );
@@ -278,7 +279,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
                     "{}  {}  [{}{}]",
                     conv.id,
                     conv.title.as_deref().unwrap_or("(untitled)"),
-                    conv.status.as_deref().unwrap_or("-"),
+                    conv.status.map_or("-", ExecutionStatus::as_str),
                     if conv.archived { ", archived" } else { "" }
                 );
                 let mut print = printer(false);
@@ -311,7 +312,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
             let app = open(library, None).await?;
             let mut watch = app.conversations.watch(&id);
             app.conversations.send(&id, &message).await?;
-            return Ok(outcome(&follow_to_end(&mut watch, true, json).await?));
+            return Ok(outcome(follow_to_end(&mut watch, true, json).await?));
         }
         ConversationsCmd::Follow { id } => {
             let app = open(library, None).await?;
@@ -322,7 +323,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
                 serde_json::json!({"caught_up": added}),
                 format!("[caught up] {added} new events"),
             );
-            return Ok(outcome(&follow_to_end(&mut watch, false, json).await?));
+            return Ok(outcome(follow_to_end(&mut watch, false, json).await?));
         }
         ConversationsCmd::Continue { id, message } => {
             let app = open(library, None).await?;
@@ -339,7 +340,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
                     _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
                 }
             }
-            return Ok(outcome(&follow_to_end(&mut watch, true, json).await?));
+            return Ok(outcome(follow_to_end(&mut watch, true, json).await?));
         }
         ConversationsCmd::Confirm { id, reject, reason } => {
             let app = open(library, None).await?;
@@ -347,7 +348,7 @@ async fn conversations(library: Library, cmd: ConversationsCmd, json: bool) -> R
             app.conversations
                 .confirm(&id, !reject, reason.as_deref())
                 .await?;
-            return Ok(outcome(&follow_to_end(&mut watch, true, json).await?));
+            return Ok(outcome(follow_to_end(&mut watch, true, json).await?));
         }
     }
     Ok(0)

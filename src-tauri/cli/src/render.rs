@@ -15,6 +15,9 @@ fn short(text: &str) -> String {
 
 /// `None` for events a reader does not need (state snapshots, metrics).
 pub fn line(e: &Event) -> Option<String> {
+    if let Some(status) = e.execution_status() {
+        return Some(format!("[status] {status}"));
+    }
     Some(match &e.body {
         EventBody::MessageEvent { llm_message, .. } => {
             format!("[{}] {}", source(e), short(&llm_message.text()))
@@ -48,9 +51,6 @@ pub fn line(e: &Event) -> Option<String> {
         EventBody::AgentErrorEvent { error, .. } => format!("[error] {}", short(error)),
         EventBody::ConversationErrorEvent { code, detail, .. } => {
             format!("[error] {code}: {}", short(detail))
-        }
-        EventBody::ConversationStateUpdateEvent { key, value } if key == "execution_status" => {
-            format!("[status] {}", value.as_str().unwrap_or_default())
         }
         _ => return None,
     })

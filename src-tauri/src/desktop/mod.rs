@@ -155,7 +155,9 @@ fn forward_updates(handle: AppHandle, app: Arc<App>) {
                         notify::agent_status(&handle, &app, conversation_id, status);
                         tray::refresh(&handle, &app);
                     }
-                    let _ = handle.emit("update", &update);
+                    if let Err(e) = handle.emit("update", &update) {
+                        tracing::warn!(error = %e, "could not send an update to the windows");
+                    }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                     // The window missed updates: it reloads what it shows.

@@ -1,30 +1,22 @@
 //! OS notifications when an agent finishes, fails, or waits for the user's confirmation.
 
 use berth_app::app::App;
-use berth_protocol::{Event, EventBody};
+use berth_protocol::{Event, ExecutionStatus};
 use tauri::AppHandle;
 
 /// The new execution status an event announces, if it is one a user wants to hear about.
-pub fn status_change(event: &Event) -> Option<&str> {
-    match &event.body {
-        EventBody::ConversationStateUpdateEvent { key, value } if key == "execution_status" => {
-            value.as_str().filter(|s| {
-                matches!(
-                    *s,
-                    "finished" | "error" | "stuck" | "waiting_for_confirmation" | "running"
-                )
-            })
-        }
-        _ => None,
-    }
+pub fn status_change(event: &Event) -> Option<ExecutionStatus> {
+    event
+        .execution_status()
+        .filter(|s| s.is_terminal() || s.is_active())
 }
 
-pub fn agent_status(handle: &AppHandle, app: &App, conversation_id: &str, status: &str) {
+pub fn agent_status(handle: &AppHandle, app: &App, conversation_id: &str, status: ExecutionStatus) {
     let what = match status {
-        "finished" => "finished",
-        "error" => "stopped with an error",
-        "stuck" => "is stuck",
-        "waiting_for_confirmation" => "waits for your confirmation",
+        ExecutionStatus::Finished => "finished",
+        ExecutionStatus::Error => "stopped with an error",
+        ExecutionStatus::Stuck => "is stuck",
+        ExecutionStatus::WaitingForConfirmation => "waits for your confirmation",
         _ => return,
     };
     let title = app

@@ -3,6 +3,7 @@
 
 use berth_app::app::App;
 use berth_app::conversations::{PageRequest, SortBy};
+use berth_protocol::ExecutionStatus;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Wry};
@@ -67,12 +68,7 @@ fn menu(handle: &AppHandle, app: &App) -> tauri::Result<Menu<Wry>> {
     }
     let running: Vec<_> = page
         .iter()
-        .filter(|c| {
-            matches!(
-                c.status.as_deref(),
-                Some("running" | "waiting_for_confirmation")
-            )
-        })
+        .filter(|c| c.status.is_some_and(ExecutionStatus::is_active))
         .collect();
     let agents = Submenu::with_id(
         handle,
@@ -81,7 +77,7 @@ fn menu(handle: &AppHandle, app: &App) -> tauri::Result<Menu<Wry>> {
         true,
     )?;
     for c in running {
-        let status = if c.status.as_deref() == Some("running") {
+        let status = if c.status == Some(ExecutionStatus::Running) {
             "running"
         } else {
             "waiting for you"

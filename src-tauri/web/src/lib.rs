@@ -94,7 +94,7 @@ pub async fn serve(app: Arc<App>, options: WebOptions) -> Result<WebServer, WebE
         port: options.port,
         source,
     })?;
-    let token = new_token();
+    let token = berth_app::token::random_token();
     let web = Web {
         app,
         token: Arc::new(token.clone()),
@@ -119,12 +119,6 @@ pub async fn serve(app: Arc<App>, options: WebOptions) -> Result<WebServer, WebE
         }
     });
     Ok(WebServer { addr, token, task })
-}
-
-fn new_token() -> String {
-    use base64::Engine;
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn error(status: StatusCode, e: ApiError) -> Response {
@@ -219,7 +213,8 @@ async fn export(State(web): State<Web>, Path(id): Path<String>) -> Response {
 }
 
 fn tempfile_dir() -> Result<PathBuf, String> {
-    let dir = std::env::temp_dir().join(format!("berth-export-{}", new_token()));
+    let dir =
+        std::env::temp_dir().join(format!("berth-export-{}", berth_app::token::random_token()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
 }

@@ -36,7 +36,7 @@ sandbox_note: string | null,
  */
 keychain: { Ok : null } | { Err : string }, };
 
-export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "event", conversation_id: string, event: Event, } | { "type": "changed_files", changes: ChangedFiles, } | { "type": "resync", missed: bigint, };
+export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "event", conversation_id: string, event: Event, } | { "type": "conversation", summary: ConversationSummary, } | { "type": "changed_files", changes: ChangedFiles, } | { "type": "resync", missed: bigint, };
 
 export type ById = { id: string, };
 
@@ -119,9 +119,9 @@ workspace: string | null,
  */
 repository: string | null, branch: string | null, sandbox_id: string | null, 
 /**
- * The agent's execution status as last mirrored (`running`, `finished`…).
+ * The agent's execution status as last mirrored.
  */
-status: string | null, model: string | null, 
+status: ExecutionStatus | null, model: string | null, 
 /**
  * Cost and token totals as last reported by the agent-server.
  */
@@ -148,6 +148,8 @@ export type Event = { id: string, timestamp: string, source: Source, parent_id?:
  * `None` when the LLM's arguments did not validate.
  */
 action?: Action | null, tool_name: string, tool_call_id: string, tool_call: MessageToolCall, llm_response_id: string, security_risk: SecurityRisk, critic_result?: JsonValue | null, summary?: string | null, } | { "kind": "ObservationEvent", tool_name: string, tool_call_id: string, observation: Observation, action_id: string, extended_content: Array<TextContent>, } | { "kind": "UserRejectObservation", tool_name: string, tool_call_id: string, rejection_reason: string, rejection_source: RejectionSource, action_id: string, } | { "kind": "AgentErrorEvent", tool_name: string, tool_call_id: string, error: string, classification?: ErrorClassification | null, } | { "kind": "ConversationErrorEvent", code: string, detail: string, classification?: ErrorClassification | null, } | { "kind": "PauseEvent", } | { "kind": "InterruptEvent", } | { "kind": "Condensation", forgotten_event_ids: Array<string>, summary?: string | null, summary_offset?: number | null, llm_response_id: string, } | { "kind": "CondensationRequest", } | { "kind": "CondensationSummaryEvent", summary: string, } | { "kind": "ConversationStateUpdateEvent", key: string, value: JsonValue, } | { "kind": "StreamingDeltaEvent", content?: string | null, reasoning_content?: string | null, } | { "kind": "ServerErrorEvent", code: string, detail: string, });
+
+export type ExecutionStatus = "idle" | "running" | "paused" | "waiting_for_confirmation" | "finished" | "error" | "stuck" | "deleting";
 
 export type ExportArgs = { id: string, 
 /**

@@ -52,31 +52,24 @@ export function Conversation({ id }: { id: string }) {
   useEffect(() => {
     let live = true;
     const seen = new Set<string>();
-    const add = (e: Event) => {
-      if (seen.has(e.id)) return;
-      seen.add(e.id);
-      setEvents((list) => [...list, e]);
-      if (e.kind === "ConversationStateUpdateEvent" && e.key === "execution_status") {
-        setConv((c) => (c ? { ...c, status: String(e.value) } : c));
-      }
-      if (e.kind === "MessageEvent" && e.source === "user") {
-        const first = e.llm_message.content.map((c) => ("text" in c ? c.text : "")).join(" ").trim().split("\n")[0].slice(0, 60);
-        setConv((c) => (c && !c.title ? { ...c, title: first } : c));
-      }
-      if (e.kind === "ConversationStateUpdateEvent" && e.key === "stats") {
-        setConv((c) => (c ? { ...c, metrics: e.value } : c));
-      }
+    // Events arrive once each, by id, whether from the snapshot or live; status, title and
+    // metrics come from the app's own summary of the conversation (`conversation` updates).
+    const add = (list: Event[]) => {
+      const fresh = list.filter((e) => !seen.has(e.id));
+      fresh.forEach((e) => seen.add(e.id));
+      if (fresh.length > 0) setEvents((old) => [...old, ...fresh]);
     };
     setEvents([]);
     const load = () => {
       call("GetConversation", { id }).then((c) => live && setConv(c), (e) => setError(errorText(e)));
-      call("ConversationEvents", { id }).then((list) => live && list.forEach(add), (e) => setError(errorText(e)));
+      call("ConversationEvents", { id }).then((list) => live && add(list), (e) => setError(errorText(e)));
       call("ChangedFiles", { id }).then((files) => live && setChanges(files), () => undefined);
       checkGit();
     };
     const checkGit = () => call("GitTampering", { id }).then((t) => live && setTampered(t), () => undefined);
     const stop = subscribe((u) => {
-      if (u.type === "event" && u.conversation_id === id) add(u.event);
+      if (u.type === "event" && u.conversation_id === id) add([u.event]);
+      if (u.type === "conversation" && u.summary.id === id) setConv(u.summary);
       if (u.type === "changed_files" && u.changes.conversation_id === id) {
         setChanges(u.changes.files);
         checkGit();

@@ -10,8 +10,9 @@ use berth_protocol::{
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{Conversation, ConversationError, view};
+use super::{Conversation, ConversationError};
 use crate::skills;
+use crate::view;
 
 impl Conversation {
     /// Adds a user message; keyword skills it mentions are attached to it (once per conversation).

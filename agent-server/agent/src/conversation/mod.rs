@@ -11,7 +11,6 @@ mod sealing;
 pub mod state;
 pub mod store;
 pub mod stuck;
-pub mod view;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use berth_protocol::{
     AgentSpec, ConfirmationPolicy, Event, EventBody, ExecutionStatus, SkillSpec, Source,
-    TextContent, ToolSpec,
+    TextContent, ToolSpec, state_key,
 };
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -84,7 +83,7 @@ impl NewConversation {
             agent,
             workspace: workspace.into(),
             persistence_root: None,
-            max_iterations: 500,
+            max_iterations: berth_protocol::api::DEFAULT_MAX_ITERATIONS,
             stuck_detection: true,
             confirmation_policy: ConfirmationPolicy::NeverConfirm,
             security_analyzer: None,
@@ -429,7 +428,7 @@ impl Conversation {
             Source::Environment,
             None,
             EventBody::ConversationStateUpdateEvent {
-                key: "full_state".into(),
+                key: state_key::FULL_STATE.into(),
                 value: data.state.full_state(leaf.as_deref()),
             },
         )
@@ -520,7 +519,7 @@ impl Conversation {
         self.emit(
             Source::Environment,
             EventBody::ConversationStateUpdateEvent {
-                key: "execution_status".into(),
+                key: state_key::EXECUTION_STATUS.into(),
                 value: json!(status),
             },
         );

@@ -5,7 +5,7 @@
 
 use berth_protocol::{
     Action, ErrorClassification, EventBody, ExecutionStatus, FailureAction, FailureKind, Message,
-    MessageToolCall, SecurityRisk, Source, TextContent,
+    MessageToolCall, SecurityRisk, Source, TextContent, state_key,
 };
 use std::panic::AssertUnwindSafe;
 
@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::stuck::{self, Verdict};
-use super::view::{to_messages, visible_events};
 use super::{Conversation, ConversationError, PendingAction};
 use crate::llm::{LlmError, StreamDelta};
 use crate::tools::validate_args;
+use crate::view::{to_messages, visible_events};
 
 enum Next {
     Continue,
@@ -462,7 +462,7 @@ impl Conversation {
         self.emit(
             Source::Environment,
             EventBody::ConversationStateUpdateEvent {
-                key: "stats".into(),
+                key: state_key::STATS.into(),
                 value: json!(compact),
             },
         );
@@ -524,8 +524,8 @@ mod tests {
             Step::tool("finish", json!({"message": "done"})),
         ])
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
         let mut config = LlmConfig::new("openai/scripted");
         config.base_url = Some(llm.openai_base_url());
         config.api_key = Some("sk-test".into());
@@ -537,8 +537,8 @@ mod tests {
             user_skills_home: None,
             builtin_skills: false,
         };
-        let mut conv = Conversation::create(NewConversation::new(agent, tmp.path()), options)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut conv =
+            Conversation::create(NewConversation::new(agent, tmp.path()), options).unwrap();
         let inner = Arc::get_mut(&mut conv.inner).unwrap_or_else(|| unreachable!());
         let terminal = tool_by_name("terminal", &ToolOptions::default());
         let finish = tool_by_name("finish", &ToolOptions::default());
@@ -552,7 +552,7 @@ mod tests {
             .collect(),
         );
         conv.send_message(Message::user("go"));
-        let status = conv.run().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = conv.run().await.unwrap();
         assert_eq!(status, ExecutionStatus::Finished);
         let errors: Vec<String> = conv
             .events()

@@ -5,7 +5,7 @@
 use berth_protocol::{Event, EventBody, Source};
 use serde_json::Value;
 
-use super::view::observation_text;
+use crate::view::observation_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {

@@ -88,7 +88,7 @@ pub(crate) fn request_body(
                 push_turn(&mut turns, "assistant", blocks);
             }
             Role::Tool => {
-                let is_error = m.text().starts_with(crate::tools::ERROR_PREFIX);
+                let is_error = m.text().starts_with(super::ERROR_PREFIX);
                 let block = json!({"type": "tool_result",
                     "tool_use_id": m.tool_call_id.clone().unwrap_or_default(),
                     "content": text_blocks(&m.content), "is_error": is_error});

@@ -19,6 +19,10 @@ use berth_protocol::{LlmConfig, Message, Metrics, TokenUsage};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+/// How an error result starts in the text the LLM reads; a provider with an error flag on tool
+/// results (Anthropic's `is_error`) sets it from this.
+pub const ERROR_PREFIX: &str = "[An error occurred during execution.]\n";
+
 /// A tool as offered to the LLM.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolSchema {
@@ -534,7 +538,7 @@ mod tests {
 
     #[test]
     fn backoff_follows_the_schedule_and_honours_retry_after() {
-        let llm = Llm::new(LlmConfig::new("openai/x")).unwrap_or_else(|e| panic!("{e}"));
+        let llm = Llm::new(LlmConfig::new("openai/x")).unwrap();
         let http = LlmError::Http {
             status: 500,
             body: String::new(),

@@ -20,9 +20,6 @@ use serde_json::{Map, Value, json};
 use crate::llm::ToolSchema;
 use crate::secrets::SecretRegistry;
 
-/// How an error observation reaches the LLM.
-pub const ERROR_PREFIX: &str = "[An error occurred during execution.]\n";
-
 /// What a tool may use while it runs.
 #[derive(Clone)]
 pub struct ToolContext {

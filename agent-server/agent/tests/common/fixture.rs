@@ -1,5 +1,4 @@
 //! A conversation on a scripted LLM, for the loop tests.
-#![allow(dead_code)]
 
 use berth_agent::Conversation;
 use berth_protocol::{Event, EventBody};
@@ -15,19 +14,17 @@ pub struct Fx {
 }
 
 pub async fn setup(script: Vec<Step>, tweak: impl FnOnce(&mut berth_agent::NewConversation)) -> Fx {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap();
     let ws = tmp.path().join("ws");
-    std::fs::create_dir_all(&ws).unwrap_or_default();
-    let llm = ScriptedLlm::start(script)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&ws).unwrap();
+    let llm = ScriptedLlm::start(script).await.unwrap();
     let mut req = new_conversation(
         agent(&llm, Format::OpenAi, false),
         &ws,
         &tmp.path().join("conversations"),
     );
     tweak(&mut req);
-    let conv = Conversation::create(req, options()).unwrap_or_else(|e| panic!("{e}"));
+    let conv = Conversation::create(req, options()).unwrap();
     Fx { llm, conv, tmp }
 }
 

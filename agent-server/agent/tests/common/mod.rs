@@ -1,5 +1,4 @@
 //! Helpers shared by the engine's integration tests.
-#![allow(dead_code)]
 
 pub mod fixture;
 
@@ -69,17 +68,17 @@ pub fn new_conversation(agent: AgentSpec, workspace: &Path, root: &Path) -> NewC
 /// A git repository holding a small Python project whose unit test fails: `add` subtracts.
 pub fn python_project(dir: &Path) -> PathBuf {
     let ws = dir.join("project");
-    std::fs::create_dir_all(&ws).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&ws).unwrap();
     std::fs::write(
         ws.join("calc.py"),
         "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     std::fs::write(
         ws.join("test_calc.py"),
         "import unittest\n\nfrom calc import add, mul\n\n\nclass CalcTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n    def test_mul(self):\n        self.assertEqual(mul(2, 3), 6)\n\n\nif __name__ == \"__main__\":\n    unittest.main()\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     for args in [
         vec!["init", "-q"],
         vec!["add", "."],

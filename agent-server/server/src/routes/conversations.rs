@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use berth_protocol::api::{AskRequest, AskResponse, Page, SecretsRequest};
 use berth_protocol::{ConfirmationPolicy, ExecutionStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use super::{parse_id, success};
 use crate::error::{ApiError, JsonBody};
 use crate::info::{conversation_info, info_json};
-use crate::service::{AppState, SecretInput, StartConversationRequest, validate_tags};
+use crate::service::{AppState, StartConversationRequest, resolve_secret, validate_tags};
 
 pub async fn create(
     State(state): State<AppState>,
@@ -122,7 +123,10 @@ pub async fn search(
     };
     let page: Vec<_> = infos.iter().skip(start).take(limit).cloned().collect();
     let next = infos.get(start + limit).map(|i| i.id.replace('-', ""));
-    Ok(Json(json!({"items": page, "next_page_id": next})))
+    Ok(Json(json!(Page {
+        items: page,
+        next_page_id: next,
+    })))
 }
 
 #[derive(Deserialize)]
@@ -207,11 +211,6 @@ pub async fn interrupt(
     Ok(success())
 }
 
-#[derive(Deserialize)]
-pub struct SecretsRequest {
-    secrets: BTreeMap<String, SecretInput>,
-}
-
 pub async fn secrets(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -223,7 +222,7 @@ pub async fn secrets(
         if name.trim().is_empty() {
             return Err(ApiError::invalid("secrets", "a secret needs a name"));
         }
-        resolved.push((name.clone(), input.resolve(&name)?));
+        resolved.push((name.clone(), resolve_secret(input, &name)?));
     }
     for (name, (value, description)) in resolved {
         entry.conv.set_secret(&name, &value, description);
@@ -274,22 +273,17 @@ pub async fn security_analyzer(
     Ok(success())
 }
 
-#[derive(Deserialize)]
-pub struct AskRequest {
-    question: String,
-}
-
 pub async fn ask_agent(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<AskRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AskResponse>, ApiError> {
     let entry = state.require(&parse_id(&id)?).await?;
     if req.question.trim().is_empty() {
         return Err(ApiError::invalid("question", "the question is empty"));
     }
     let response = entry.conv.ask(&req.question).await?;
-    Ok(Json(json!({"response": response})))
+    Ok(Json(AskResponse { response }))
 }
 
 pub async fn condense(

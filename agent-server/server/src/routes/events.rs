@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use berth_protocol::api::{ConfirmationResponse, Page};
 use berth_protocol::{Event, EventBody, Source};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 use super::conversations::check_limit;
 use super::{parse_id, success};
 use crate::error::{ApiError, JsonBody};
-use crate::service::{AppState, SendMessageRequest};
+use crate::service::{AppState, SendMessageRequest, message_of};
 
 #[derive(Deserialize, Default)]
 pub struct EventQuery {
@@ -96,7 +97,10 @@ pub async fn search(
     };
     let page: Vec<&Event> = events.iter().skip(start).take(limit).collect();
     let next = events.get(start + limit).map(|e| e.id.clone());
-    Ok(Json(json!({"items": page, "next_page_id": next})))
+    Ok(Json(json!(Page {
+        items: page,
+        next_page_id: next,
+    })))
 }
 
 pub async fn count(
@@ -157,22 +161,15 @@ pub async fn send(
     JsonBody(req): JsonBody<SendMessageRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let entry = state.require(&parse_id(&id)?).await?;
-    let message = req.message()?;
+    let message = message_of(&req)?;
     state.send_message(&entry, message, req.run).await?;
     Ok(success())
-}
-
-#[derive(Deserialize)]
-pub struct ConfirmationRequest {
-    accept: bool,
-    #[serde(default)]
-    reason: Option<String>,
 }
 
 pub async fn respond_to_confirmation(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(req): JsonBody<ConfirmationRequest>,
+    JsonBody(req): JsonBody<ConfirmationResponse>,
 ) -> Result<Json<Value>, ApiError> {
     let entry = state.require(&parse_id(&id)?).await?;
     if req.accept {

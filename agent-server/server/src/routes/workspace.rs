@@ -3,6 +3,7 @@
 //! These act on the sandbox's file system, which is the isolation boundary: paths are absolute
 //! and normalized (`..` resolved lexically) before use; relative paths are refused.
 
+use berth_protocol::api::Page;
 use std::path::{Component, Path, PathBuf};
 
 use axum::Json;
@@ -110,7 +111,10 @@ pub async fn bash_search(
     let next = events
         .get(start + limit)
         .and_then(|e| e["id"].as_str().map(str::to_string));
-    Ok(Json(json!({"items": page, "next_page_id": next})))
+    Ok(Json(json!(Page {
+        items: page,
+        next_page_id: next,
+    })))
 }
 
 pub async fn bash_get(

@@ -1,5 +1,4 @@
 //! Helpers for the REST tests: an authenticated client and a server with a scripted LLM.
-#![allow(dead_code)]
 
 use std::time::Duration;
 
@@ -39,9 +38,9 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let resp = req.send().await.unwrap();
         let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        let text = resp.text().await.unwrap();
         (
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -56,7 +55,7 @@ impl Api {
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["id"].as_str().unwrap_or_default().to_string()
+        v["id"].as_str().unwrap().to_string()
     }
     pub async fn wait_status(&self, id: &str, want: &str) -> Value {
         for _ in 0..200 {
@@ -76,11 +75,9 @@ pub async fn setup(
     script: Vec<Step>,
     env: &[(&str, &str)],
 ) -> (tempfile::TempDir, ScriptedLlm, Server, Api) {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    std::fs::create_dir_all(tmp.path().join("ws")).unwrap_or_default();
-    let llm = ScriptedLlm::start(script)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("ws")).unwrap();
+    let llm = ScriptedLlm::start(script).await.unwrap();
     let server = Server::start(tmp.path(), env).await;
     let api = Api::new(&server);
     (tmp, llm, server, api)

@@ -1,5 +1,4 @@
 //! Starts a real `berth-agent-server` process on a free loopback port for tests.
-#![allow(dead_code)]
 
 pub mod api;
 
@@ -29,7 +28,7 @@ impl Server {
             .create(true)
             .append(true)
             .open(data.join("server.log"))
-            .unwrap_or_else(|e| panic!("cannot open the server log: {e}"));
+            .expect("cannot open the server log");
         Self::start_logging_to(data, env, log.into()).await
     }
 
@@ -52,9 +51,7 @@ impl Server {
             cmd.env(k, v);
         }
         cmd.stderr(stderr);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start berth-agent-server: {e}"));
+        let child = cmd.spawn().expect("cannot start berth-agent-server");
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {

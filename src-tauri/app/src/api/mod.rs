@@ -6,12 +6,11 @@
 //! when the committed copy drifts.
 
 pub mod handlers;
-pub(crate) mod updates;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use updates::AppUpdate;
+pub use crate::updates::AppUpdate;
 
 use crate::app::App;
 

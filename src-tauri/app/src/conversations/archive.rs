@@ -27,7 +27,7 @@ pub(super) fn write_zip(
     let meta = json!({
         "conversation": conv,
         "event_count": events.len(),
-        "exported_at": crate::sandbox::now(),
+        "exported_at": crate::time::now(),
         "exported_by": format!("Berth {}", env!("CARGO_PKG_VERSION")),
     });
     let write = |zip: &mut zip::ZipWriter<std::fs::File>, name: &str, value: &serde_json::Value| {

@@ -5,7 +5,7 @@
 
 mod archive;
 mod query;
-mod records;
+
 mod request;
 mod watch;
 
@@ -16,24 +16,23 @@ use std::sync::{Arc, Mutex};
 use berth_protocol::{Event, LlmConfig};
 use serde::{Deserialize, Serialize};
 
-pub use query::{SearchHit, export, search};
-pub use records::{
+pub use crate::conversation_records::{
     ConversationPage, ConversationRecords, ConversationSummary, NewRecord, PageRequest, SortBy,
 };
-pub use request::describe;
+pub use query::{SearchHit, export, search};
 use request::policy;
 pub use watch::RunWatch;
 
 use crate::agent_client::{AgentClient, ClientError};
-use crate::app::Library;
 use crate::bridge::{EventBridge, Following};
 use crate::git_remote::GitRemote;
 use crate::paths::Paths;
+use crate::repository::Repository;
 use crate::sandbox::{SandboxError, SandboxService, SandboxStatus};
 use crate::secrets::{SecretError, SecretKind, SecretStore};
 use crate::settings::{SettingsError, SettingsService};
 use crate::start::{
-    Repository, SetupScript, StartError, StartRequest, StartStatus, StartTask, StartTaskService,
+    SetupScript, StartError, StartRequest, StartStatus, StartTask, StartTaskService,
 };
 use crate::store::StoreError;
 use crate::watcher::{SandboxGit, WorkspaceWatcher};
@@ -81,14 +80,32 @@ pub struct NewConversation {
     pub setup_script: SetupScript,
 }
 
-/// Execution statuses after which a run waits for the user.
-pub const SETTLED: &[&str] = &[
-    "finished",
-    "error",
-    "stuck",
-    "paused",
-    "waiting_for_confirmation",
-];
+/// What conversations are made with; the app wires these once.
+pub struct ConversationParts {
+    pub paths: Paths,
+    pub records: ConversationRecords,
+    pub settings: SettingsService,
+    pub secrets: SecretStore,
+    pub sandboxes: Arc<dyn SandboxService>,
+    pub starts: StartTaskService,
+    pub bridge: EventBridge,
+    pub watcher: WorkspaceWatcher,
+}
+
+struct Live {
+    following: Following,
+    client: AgentClient,
+    sandbox_id: String,
+    agent_url: String,
+}
+
+impl Live {
+    fn serves(&self, sandbox: &crate::sandbox::Sandbox) -> bool {
+        !self.following.is_finished()
+            && self.sandbox_id == sandbox.id
+            && self.agent_url == sandbox.agent_url
+    }
+}
 
 #[derive(Clone)]
 pub struct ConversationService {
@@ -104,41 +121,29 @@ struct Inner {
     starts: StartTaskService,
     bridge: EventBridge,
     watcher: WorkspaceWatcher,
-    follows: Mutex<HashMap<String, Following>>,
+    /// Each followed conversation's live connection: its event bridge and one client for its
+    /// sandbox (the session key read once, one HTTP client), by conversation id.
+    follows: Mutex<HashMap<String, Live>>,
     /// Messages sent while a start task runs, by task id; delivered when it is READY.
     queued: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl ConversationService {
-    pub fn new(
-        library: &Library,
-        sandboxes: Arc<dyn SandboxService>,
-        starts: StartTaskService,
-        bridge: EventBridge,
-        watcher: WorkspaceWatcher,
-    ) -> Self {
+    pub fn new(parts: ConversationParts) -> Self {
         Self {
             inner: Arc::new(Inner {
-                paths: library.paths.clone(),
-                records: library.records.clone(),
-                settings: library.settings.clone(),
-                secrets: library.secrets.clone(),
-                sandboxes,
-                starts,
-                bridge,
-                watcher,
+                paths: parts.paths,
+                records: parts.records,
+                settings: parts.settings,
+                secrets: parts.secrets,
+                sandboxes: parts.sandboxes,
+                starts: parts.starts,
+                bridge: parts.bridge,
+                watcher: parts.watcher,
                 follows: Mutex::new(HashMap::new()),
                 queued: Mutex::new(HashMap::new()),
             }),
         }
-    }
-
-    pub fn bridge(&self) -> &EventBridge {
-        &self.inner.bridge
-    }
-
-    pub fn starts(&self) -> &StartTaskService {
-        &self.inner.starts
     }
 
     /// Starts a conversation in a new sandbox; returns the start task (WORKING). Its progress
@@ -233,7 +238,7 @@ impl ConversationService {
             llm_profile: Some(profile.name.clone()),
             confirmation_policy: policy(settings.agent.confirmation),
             max_iterations: settings.agent.max_iterations,
-            setup_timeout: 600,
+            setup_timeout: crate::start::DEFAULT_SETUP_TIMEOUT_SECS,
             git_token,
             sealing_key,
             secrets,
@@ -316,19 +321,34 @@ impl ConversationService {
         id: &str,
         sandbox: &crate::sandbox::Sandbox,
     ) -> Result<AgentClient, ConversationError> {
+        if let Some(live) = self.lock_follows().get(id)
+            && live.serves(sandbox)
+        {
+            return Ok(live.client.clone());
+        }
         let key = self.inner.sandboxes.session_key(&sandbox.id).await?;
         // Started by another Berth process on this home, it may call an address not served here.
         if let Err(e) = self.inner.starts.gateway().serve_sandbox(&sandbox.id).await {
             tracing::warn!(conversation = %id, error = %e, "the sandbox cannot reach its LLM through this app");
         }
-        let mut follows = self.inner.follows.lock().unwrap_or_else(|e| e.into_inner());
-        if follows.get(id).is_none_or(|f| f.is_finished()) {
-            follows.insert(
-                id.to_string(),
-                self.inner.bridge.follow(id, &sandbox.agent_url, &key),
-            );
+        let client = AgentClient::new(&sandbox.agent_url, &key);
+        let mut follows = self.lock_follows();
+        // Another caller may have connected meanwhile: one bridge per conversation.
+        if let Some(live) = follows.get(id)
+            && live.serves(sandbox)
+        {
+            return Ok(live.client.clone());
         }
-        Ok(AgentClient::new(&sandbox.agent_url, key))
+        follows.insert(
+            id.to_string(),
+            Live {
+                following: self.inner.bridge.follow(id, &sandbox.agent_url, &key),
+                client: client.clone(),
+                sandbox_id: sandbox.id.clone(),
+                agent_url: sandbox.agent_url.clone(),
+            },
+        );
+        Ok(client)
     }
 
     fn watch_workspace(&self, id: &str, client: &AgentClient, sandbox: &crate::sandbox::Sandbox) {
@@ -341,12 +361,12 @@ impl ConversationService {
         }
     }
 
+    fn lock_follows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+        self.inner.follows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn forget_follow(&self, id: &str) {
-        self.inner
-            .follows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.lock_follows().remove(id);
     }
 
     /// Follows every conversation whose sandbox is still there (after the app starts); the

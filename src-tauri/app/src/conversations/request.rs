@@ -1,10 +1,8 @@
-//! What a start request is made of: the confirmation policy a setting means, how a repository
-//! is named in lists.
+//! What a start request is made of: the confirmation policy a setting means.
 
 use berth_protocol::{ConfirmationPolicy, SecurityRisk};
 
 use crate::settings::ConfirmationMode;
-use crate::start::Repository;
 
 pub(super) fn policy(mode: ConfirmationMode) -> ConfirmationPolicy {
     match mode {
@@ -14,18 +12,5 @@ pub(super) fn policy(mode: ConfirmationMode) -> ConfirmationPolicy {
             threshold: SecurityRisk::High,
             confirm_unknown: true,
         },
-    }
-}
-
-/// How lists name a repository, and the branch the agent works on.
-pub fn describe(r: &Repository) -> (String, Option<String>) {
-    match r {
-        Repository::LocalFolder { path } => (path.display().to_string(), None),
-        Repository::GitUrl {
-            url,
-            branch,
-            new_branch,
-            ..
-        } => (url.clone(), new_branch.clone().or(branch.clone())),
     }
 }

@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
-use berth_protocol::{Event, EventBody};
+use berth_protocol::{Event, ExecutionStatus};
 
-use super::{ConversationError, SETTLED};
+use super::ConversationError;
 
 /// A conversation's events as they come, and the end of its run.
 pub struct RunWatch {
@@ -33,27 +33,25 @@ impl RunWatch {
         &mut self,
         new_run: bool,
         mut on_event: impl FnMut(&Event),
-    ) -> Result<String, ConversationError> {
+    ) -> Result<ExecutionStatus, ConversationError> {
         let mut status = if new_run {
             None
         } else {
             self.mirror.status(&self.id)?
         };
         loop {
-            if let Some(s) = status.as_deref()
-                && SETTLED.contains(&s)
+            if let Some(s) = status
+                && s.is_settled()
             {
-                return Ok(s.to_string());
+                return Ok(s);
             }
             match self.updates.recv().await {
                 Ok((conv, event)) if conv == self.id => {
                     if self.seen.insert(event.id.clone()) {
                         on_event(&event);
                     }
-                    if let EventBody::ConversationStateUpdateEvent { key, value } = &event.body
-                        && key == "execution_status"
-                    {
-                        status = value.as_str().map(str::to_string);
+                    if let Some(s) = event.execution_status() {
+                        status = Some(s);
                     }
                 }
                 Ok(_) => {}

@@ -128,7 +128,7 @@ impl LlmGateway {
     ) -> Result<LlmConfig, GatewayError> {
         let upstream =
             berth_agent::llm::base_url(llm).map_err(|e| GatewayError::Config(e.to_string()))?;
-        let credential = format!("berth-llm-{}", crate::sandbox::new_session_key());
+        let credential = format!("berth-llm-{}", crate::token::random_token());
         let route = routes::Route {
             sandbox_id: sandbox_id.to_string(),
             model: llm.model.clone(),

@@ -47,7 +47,7 @@ pub(super) fn insert(store: &Store, credential: &str, route: &Route) -> Result<(
             route.upstream,
             route.profile,
             route.bind.to_string(),
-            crate::sandbox::now()
+            crate::time::now()
         ],
     )?;
     Ok(())
@@ -119,7 +119,7 @@ pub(super) fn port(store: &Store, candidate: u16) -> Result<u16, StoreError> {
     let conn = store.lock();
     conn.execute(
         "INSERT OR IGNORE INTO settings (section, value, updated_at) VALUES ('llm_gateway_port', ?1, ?2)",
-        params![candidate.to_string(), crate::sandbox::now()],
+        params![candidate.to_string(), crate::time::now()],
     )?;
     let value: String = conn.query_row(
         "SELECT value FROM settings WHERE section = 'llm_gateway_port'",

@@ -6,8 +6,9 @@ use berth_scripted_llm::{ScriptedLlm, Step};
 use serde_json::{Value, json};
 
 use super::LlmGateway;
-use crate::sandbox::{HostAddress, Sandbox, SandboxKind, SandboxRecords, SandboxStatus, now};
+use crate::sandbox::{HostAddress, Sandbox, SandboxKind, SandboxRecords, SandboxStatus};
 use crate::store::Store;
+use crate::time::now;
 
 struct Fx {
     _dir: tempfile::TempDir,
@@ -17,9 +18,9 @@ struct Fx {
 }
 
 fn fixture() -> Fx {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::open(&dir.path().join("berth.db")).unwrap_or_else(|e| panic!("{e}"));
-    let gateway = LlmGateway::new(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("berth.db")).unwrap();
+    let gateway = LlmGateway::new(store.clone()).unwrap();
     Fx {
         _dir: dir,
         store,
@@ -44,7 +45,7 @@ fn sandbox(fx: &Fx, id: &str) {
             last_used_at: now(),
             error: None,
         })
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
 }
 
 async fn admit(fx: &Fx, sandbox_id: &str, model: &str, base_url: &str) -> LlmConfig {
@@ -55,7 +56,7 @@ async fn admit(fx: &Fx, sandbox_id: &str, model: &str, base_url: &str) -> LlmCon
     fx.gateway
         .admit(sandbox_id, &HostAddress::loopback(), &llm, None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 async fn post(fx: &Fx, url: &str, credential: &str) -> (u16, Value) {
@@ -66,7 +67,7 @@ async fn post(fx: &Fx, url: &str, credential: &str) -> (u16, Value) {
         .json(&json!({"model": "scripted", "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -76,7 +77,7 @@ async fn the_sandbox_gets_a_credential_and_the_llm_gets_the_key() {
     let fx = fixture();
     let llm = ScriptedLlm::start(vec![Step::text("hello from the LLM")])
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let given = admit(&fx, "s1", "openai/scripted", &llm.openai_base_url()).await;
     let credential = given.api_key.clone().unwrap_or_default();
     assert!(credential.starts_with("berth-llm-") && !credential.contains("sk-the-real-key"));
@@ -101,9 +102,7 @@ async fn the_sandbox_gets_a_credential_and_the_llm_gets_the_key() {
 #[tokio::test]
 async fn anthropic_calls_carry_the_key_in_its_header() {
     let fx = fixture();
-    let llm = ScriptedLlm::start(vec![Step::text("hi")])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let llm = ScriptedLlm::start(vec![Step::text("hi")]).await.unwrap();
     let given = admit(&fx, "s1", "anthropic/claude-x", &llm.anthropic_base_url()).await;
     let r = fx
         .http
@@ -113,7 +112,7 @@ async fn anthropic_calls_carry_the_key_in_its_header() {
         .json(&json!({"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let seen = llm.requests();
     let header = |name: &str| {
@@ -132,9 +131,7 @@ async fn anthropic_calls_carry_the_key_in_its_header() {
 #[tokio::test]
 async fn a_credential_opens_only_its_sandboxs_completions() {
     let fx = fixture();
-    let llm = ScriptedLlm::start(vec![Step::text("one")])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let llm = ScriptedLlm::start(vec![Step::text("one")]).await.unwrap();
     let given = admit(&fx, "s1", "openai/scripted", &llm.openai_base_url()).await;
     let base = given.base_url.clone().unwrap_or_default();
     let credential = given.api_key.clone().unwrap_or_default();
@@ -154,7 +151,7 @@ async fn a_credential_opens_only_its_sandboxs_completions() {
         .bearer_auth(&credential)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(listed.status().as_u16(), 404);
 
     let (status, body) = post(&fx, &format!("{base}/chat/completions"), "berth-llm-guess").await;
@@ -168,9 +165,7 @@ async fn a_credential_opens_only_its_sandboxs_completions() {
     let (status, _) = post(&fx, &format!("{base}/chat/completions"), "sk-the-real-key").await;
     assert_eq!(status, 401);
 
-    SandboxRecords::new(fx.store.clone())
-        .delete("s1")
-        .unwrap_or_else(|e| panic!("{e}"));
+    SandboxRecords::new(fx.store.clone()).delete("s1").unwrap();
     let (status, body) = post(&fx, &format!("{base}/chat/completions"), &credential).await;
     assert_eq!(status, 401, "{body}");
     assert!(llm.requests().is_empty(), "a refused call reached the LLM");
@@ -201,7 +196,7 @@ async fn a_restarted_gateway_serves_the_last_runs_sandboxes() {
     let fx = fixture();
     let llm = ScriptedLlm::start(vec![Step::text("after the restart")])
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     sandbox(&fx, "s1");
     let mut config = LlmConfig::new("openai/scripted");
     config.base_url = Some(llm.openai_base_url());
@@ -209,7 +204,7 @@ async fn a_restarted_gateway_serves_the_last_runs_sandboxes() {
         .gateway
         .admit("s1", &HostAddress::loopback(), &config, Some("local"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let port = fx.gateway.port();
     let Fx {
         _dir,
@@ -225,12 +220,9 @@ async fn a_restarted_gateway_serves_the_last_runs_sandboxes() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let again = LlmGateway::new(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let again = LlmGateway::new(store.clone()).unwrap();
     assert_eq!(again.port(), port);
-    again
-        .serve_recorded()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    again.serve_recorded().await.unwrap();
     let fx = Fx {
         _dir,
         store,

@@ -35,10 +35,11 @@ use super::logs::SandboxLogs;
 use super::network;
 use super::{
     HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
-    SandboxStatus, now,
+    SandboxStatus,
 };
 use crate::paths::Paths;
 use crate::store::Store;
+use crate::time::now;
 
 pub const LABEL_SANDBOX: &str = "berth.sandbox";
 pub const LABEL_WORKSPACE: &str = "berth.workspace";

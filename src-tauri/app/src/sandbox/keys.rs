@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use berth_protocol::ServerKeys;
 
-use super::{SandboxError, new_session_key};
+use super::SandboxError;
 use crate::paths::Paths;
+use crate::token::random_token;
 
 /// Writes `text` to a file only the user can read, creating its folders.
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -48,7 +49,7 @@ impl SandboxKeys {
     /// A new sandbox's keys, stored; returns the keys file's content for its agent-server.
     pub fn create(&self, id: &str, sealing_key: Option<&str>) -> Result<String, SandboxError> {
         let file = serde_json::to_string(&ServerKeys {
-            session_api_keys: vec![new_session_key()],
+            session_api_keys: vec![random_token()],
             secret_key: sealing_key.map(str::to_string),
         })
         .map_err(|e| SandboxError::Other(e.to_string()))?;

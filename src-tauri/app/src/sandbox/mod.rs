@@ -307,13 +307,6 @@ pub async fn default_service(
     }
 }
 
-/// A fresh random session key: 32 bytes, URL-safe base64.
-pub fn new_session_key() -> String {
-    use base64::Engine;
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// Removes a deleted sandbox's folder (its keys file, logs); one already gone is fine, any
 /// other failure is logged (the sandbox is deleted either way).
 pub(crate) fn remove_sandbox_dir(dir: &std::path::Path) {
@@ -324,10 +317,4 @@ pub(crate) fn remove_sandbox_dir(dir: &std::path::Path) {
             tracing::warn!(folder = %dir.display(), error = %e, "could not remove a deleted sandbox's folder")
         }
     }
-}
-
-pub fn now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
 }

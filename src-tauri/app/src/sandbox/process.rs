@@ -22,10 +22,11 @@ use super::keys::{SandboxKeys, write_private};
 use super::logs::SandboxLogs;
 use super::{
     HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
-    SandboxStatus, now,
+    SandboxStatus,
 };
 use crate::paths::Paths;
 use crate::store::Store;
+use crate::time::now;
 
 pub const BINARY: &str = "berth-agent-server";
 

@@ -111,7 +111,7 @@ impl SandboxRecords {
     ) -> Result<(), StoreError> {
         self.store.lock().execute(
             "UPDATE sandboxes SET status = ?2, error = ?3, last_used_at = ?4 WHERE id = ?1",
-            params![id, status.as_str(), error, super::now()],
+            params![id, status.as_str(), error, crate::time::now()],
         )?;
         Ok(())
     }

@@ -17,10 +17,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::conversation_records::ConversationRecords;
 use crate::llm_gateway::LlmGateway;
 use crate::paths::Paths;
-use crate::sandbox::{SandboxService, now};
+use crate::repository::Repository;
+use crate::sandbox::SandboxService;
 use crate::store::{Store, StoreError};
+use crate::time::now;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -59,25 +62,6 @@ impl StartStatus {
     fn parse(s: &str) -> Self {
         serde_json::from_value(Value::String(s.to_string())).unwrap_or(Self::Error)
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Repository {
-    /// A folder on this machine, used in place.
-    LocalFolder { path: PathBuf },
-    /// A git URL, cloned into Berth's workspaces folder.
-    GitUrl {
-        url: String,
-        #[serde(default)]
-        branch: Option<String>,
-        /// Create this branch after cloning, for the agent's work.
-        #[serde(default)]
-        new_branch: Option<String>,
-        /// Full history instead of a shallow clone.
-        #[serde(default)]
-        full_clone: bool,
-    },
 }
 
 /// Whether a start runs the repository's `.openhands/setup.sh`. A repository that came through a
@@ -131,11 +115,14 @@ pub struct StartRequest {
     pub confinement: crate::settings::ConfinementSettings,
 }
 
+/// How long a repository's setup script may run, in seconds, unless the request says.
+pub const DEFAULT_SETUP_TIMEOUT_SECS: u64 = 600;
+
 fn default_iterations() -> u32 {
-    500
+    berth_protocol::api::DEFAULT_MAX_ITERATIONS
 }
 fn default_setup_timeout() -> u64 {
-    600
+    DEFAULT_SETUP_TIMEOUT_SECS
 }
 
 impl StartRequest {
@@ -181,6 +168,8 @@ pub struct StartTaskService {
     paths: Paths,
     sandboxes: Arc<dyn SandboxService>,
     gateway: LlmGateway,
+    /// Where a started conversation is recorded, before READY is announced.
+    records: ConversationRecords,
     updates: broadcast::Sender<StartTask>,
 }
 
@@ -202,6 +191,7 @@ impl StartTaskService {
     ) -> Self {
         let (updates, _) = broadcast::channel(256);
         Self {
+            records: ConversationRecords::new(store.clone()),
             store,
             paths,
             sandboxes,

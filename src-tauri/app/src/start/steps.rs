@@ -2,13 +2,17 @@
 
 use std::time::Duration;
 
-use berth_protocol::ConfirmationPolicy;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-use super::{
-    Failed, Repository, SetupScript, StartRequest, StartStatus, StartTask, StartTaskService, repo,
+use berth_protocol::api::{
+    DEFAULT_TOOLS, SecretInput, SendMessageRequest, StartConversationRequest, WorkspaceRequest,
 };
+use berth_protocol::{AgentSpec, ConfirmationPolicy};
+use serde_json::json;
+
+use super::{Failed, SetupScript, StartRequest, StartStatus, StartTask, StartTaskService, repo};
 use crate::agent_client::AgentClient;
+use crate::repository::Repository;
 use crate::sandbox::{SandboxKind, SandboxSpec};
 
 impl StartTaskService {
@@ -197,12 +201,30 @@ impl StartTaskService {
             .gateway
             .admit(&sandbox.id, &at, &req.llm, req.llm_profile.as_deref())
             .await?;
-        let mut body = json!({
-            "agent": {"kind": "Agent", "llm": llm, "tools": [{"name": "terminal"}, {"name": "file_editor"}, {"name": "task_tracker"}, {"name": "glob"}, {"name": "grep"}]},
-            "workspace": {"working_dir": sandbox_ws},
-            "confirmation_policy": req.confirmation_policy,
-            "max_iterations": req.max_iterations,
-        });
+        let secrets: BTreeMap<String, SecretInput> = req
+            .secrets
+            .iter()
+            .map(|(name, value, description)| {
+                (
+                    name.clone(),
+                    SecretInput::fixed(value.clone(), description.clone()),
+                )
+            })
+            .collect();
+        let agent = AgentSpec::new(llm, DEFAULT_TOOLS);
+        let mut body = StartConversationRequest {
+            agent: Some(
+                serde_json::to_value(&agent)
+                    .map_err(|e| Failed(format!("the agent could not be written: {e}")))?,
+            ),
+            workspace: Some(WorkspaceRequest {
+                working_dir: sandbox_ws.clone(),
+            }),
+            conversation_id: Some(conversation),
+            confirmation_policy: Some(req.confirmation_policy),
+            max_iterations: Some(i64::from(req.max_iterations)),
+            ..Default::default()
+        };
         // "Confirm risky actions" needs a judge of risk: the LLM's own `security_risk` on each
         // call (OpenHands' LLM security analyzer). Without one every risk is unknown, and
         // every action would wait.
@@ -210,58 +232,41 @@ impl StartTaskService {
             req.confirmation_policy,
             ConfirmationPolicy::ConfirmRisky { .. }
         ) {
-            body["security_analyzer"] = json!({"kind": "LLMSecurityAnalyzer"});
+            body.security_analyzer = Some(json!({"kind": "LLMSecurityAnalyzer"}));
         }
-        let secrets: serde_json::Map<String, Value> = req
-            .secrets
-            .iter()
-            .map(|(name, value, description)| {
-                (
-                    name.clone(),
-                    json!({"kind": "StaticSecret", "value": value, "description": description}),
-                )
-            })
-            .collect();
-        body["conversation_id"] = json!(conversation.to_string());
+        let task_text = req.task.as_deref().filter(|t| !t.trim().is_empty());
         let info = if req.continue_conversation.is_some() {
             // Stored outside the sandbox, the conversation loads in the new one by its id, under
             // this request's agent, workspace and policy (the stored state is the agent's to
             // rewrite); its secrets come again through the secrets API, the new message after.
             let info = client.create_conversation(&body).await?;
             if !secrets.is_empty() {
-                client
-                    .set_secrets(&info.id, &Value::Object(secrets))
-                    .await?;
+                client.set_secrets(&info.id, secrets).await?;
             }
-            if let Some(text) = req.task.as_deref().filter(|t| !t.trim().is_empty()) {
+            if let Some(text) = task_text {
                 client.send_message(&info.id, text, true).await?;
             }
             info
         } else {
-            body["secrets"] = Value::Object(secrets);
-            if let Some(text) = req.task.as_deref().filter(|t| !t.trim().is_empty()) {
-                body["initial_message"] =
-                    json!({"role": "user", "content": [{"type": "text", "text": text}]});
-            }
+            body.secrets = secrets;
+            body.initial_message = task_text.map(|t| SendMessageRequest::user_text(t, true));
             client.create_conversation(&body).await?
         };
         task.conversation_id = Some(info.id.clone());
         // Recorded before READY is announced, so whoever opens it on READY finds it.
-        let (repository, branch) = crate::conversations::describe(&req.repository);
+        let (repository, branch) = req.repository.describe();
         let workspace_text = workspace.display().to_string();
-        crate::conversations::ConversationRecords::new(self.store.clone()).put(
-            &crate::conversations::NewRecord {
-                id: &info.id,
-                workspace: Some(&workspace_text),
-                repository: Some(&repository),
-                branch: branch.as_deref(),
-                sandbox_id: Some(&sandbox.id),
-                model: Some(&req.llm.model),
-                start_task_id: Some(&task.id),
-                title: None,
-                git_fingerprint: Some(&git_baseline),
-            },
-        )?;
+        self.records.put(&crate::conversation_records::NewRecord {
+            id: &info.id,
+            workspace: Some(&workspace_text),
+            repository: Some(&repository),
+            branch: branch.as_deref(),
+            sandbox_id: Some(&sandbox.id),
+            model: Some(&req.llm.model),
+            start_task_id: Some(&task.id),
+            title: None,
+            git_fingerprint: Some(&git_baseline),
+        })?;
         self.record(
             task,
             StartStatus::Ready,

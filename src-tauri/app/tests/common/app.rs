@@ -1,7 +1,6 @@
 //! A whole app on a temporary Berth home: settings with one LLM profile pointing at a scripted
 //! LLM (its key in the real keychain), process sandboxes, and helpers to wait on what the user
 //! would watch.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,7 +24,7 @@ pub struct AppFx {
 }
 
 pub fn library(home: &Path) -> Library {
-    Library::open(Paths::at(home)).unwrap_or_else(|e| panic!("{e}"))
+    Library::open(Paths::at(home)).unwrap()
 }
 
 pub async fn open(home: &Path) -> App {
@@ -42,7 +41,7 @@ pub async fn open_on(home: &Path, runtime: Runtime) -> App {
         },
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 /// The image Docker tests build once from this workspace's agent-server.
@@ -59,15 +58,13 @@ pub async fn app_fixture_on(
     script: Vec<Step>,
     edit: impl FnOnce(&mut Settings),
 ) -> AppFx {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let listen = match runtime {
         Runtime::Docker => "0.0.0.0:0",
         _ => "127.0.0.1:0",
     };
-    let llm = ScriptedLlm::start_on(listen, script)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let llm = ScriptedLlm::start_on(listen, script).await.unwrap();
     let lib = library(&home);
     let mut settings = Settings {
         llm_profiles: vec![LlmProfile {
@@ -83,12 +80,10 @@ pub async fn app_fixture_on(
     settings.sandbox.cpus = 1.0;
     settings.sandbox.memory_mb = 1024;
     edit(&mut settings);
-    lib.settings
-        .save(&settings)
-        .unwrap_or_else(|e| panic!("{e}"));
+    lib.settings.save(&settings).unwrap();
     lib.secrets
         .set(SecretKind::Llm, "scripted", LLM_KEY, None)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let app = open_on(&home, runtime).await;
     AppFx {
         tmp,
@@ -101,7 +96,7 @@ pub async fn app_fixture_on(
 impl AppFx {
     /// Removes every sandbox the test started (containers would outlive the test run).
     pub async fn remove_sandboxes(&self) {
-        for s in self.app.sandboxes.list().await.unwrap_or_default() {
+        for s in self.app.sandboxes.list().await.unwrap() {
             if let Err(e) = self.app.sandboxes.delete(&s.id).await {
                 eprintln!("could not remove sandbox {}: {e}", s.id);
             }
@@ -111,7 +106,7 @@ impl AppFx {
 
 pub fn folder(fx: &AppFx, name: &str) -> PathBuf {
     let p = fx.tmp.path().join(name);
-    std::fs::create_dir_all(&p).unwrap_or_default();
+    std::fs::create_dir_all(&p).unwrap();
     p
 }
 
@@ -120,20 +115,20 @@ pub fn start_local(fx: &AppFx, path: &Path, task: Option<&str>) -> StartTask {
     fx.app
         .conversations
         .start(berth_app::conversations::NewConversation {
-            repository: berth_app::start::Repository::LocalFolder {
+            repository: berth_app::repository::Repository::LocalFolder {
                 path: path.to_path_buf(),
             },
             task: task.map(str::to_string),
             profile: None,
             setup_script: Default::default(),
         })
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// Waits for a start task to end, READY or not.
 pub async fn ended(app: &App, task: &StartTask) -> StartTask {
     for _ in 0..1200 {
-        let t = app.starts.get(&task.id).unwrap_or_else(|e| panic!("{e}"));
+        let t = app.starts.get(&task.id).unwrap();
         if t.status.is_final() {
             return t;
         }
@@ -148,7 +143,7 @@ pub async fn ready(app: &App, task: &StartTask) -> StartTask {
     // with other tests. It returns as soon as the task is READY.
     let mut last = None;
     for _ in 0..4800 {
-        let t = app.starts.get(&task.id).unwrap_or_else(|e| panic!("{e}"));
+        let t = app.starts.get(&task.id).unwrap();
         match t.status {
             StartStatus::Ready => {
                 // The conversation is recorded right after READY.
@@ -173,7 +168,7 @@ pub async fn status(app: &App, id: &str, want: &str) {
         if app
             .conversations
             .get(id)
-            .is_ok_and(|c| c.status.as_deref() == Some(want))
+            .is_ok_and(|c| c.status.map(|s| s.as_str()) == Some(want))
         {
             return;
         }

@@ -1,5 +1,4 @@
 //! Helpers shared by the sandbox tests.
-#![allow(dead_code)]
 
 pub mod app;
 pub mod process;
@@ -20,7 +19,7 @@ pub fn git(dir: &Path, args: &[&str]) {
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(
         out.status.success(),
         "git {args:?}: {}",

@@ -1,14 +1,14 @@
 //! A process-sandbox fixture: a Berth home with its database, the process sandbox service, the
 //! start task service and a scripted LLM.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_app::llm_gateway::LlmGateway;
 use berth_app::paths::Paths;
+use berth_app::repository::Repository;
 use berth_app::sandbox::process::ProcessSandboxService;
-use berth_app::start::{Repository, StartRequest, StartTaskService};
+use berth_app::start::{StartRequest, StartTaskService};
 use berth_app::store::Store;
 use berth_protocol::LlmConfig;
 use berth_scripted_llm::{ScriptedLlm, Step};
@@ -25,23 +25,20 @@ pub struct Fx {
 }
 
 pub async fn fixture(script: Vec<Step>) -> Fx {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("berth-home");
     let paths = Paths::at(&home);
-    let store = Store::open(&paths.database()).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&paths.database()).unwrap();
     let sandboxes = Arc::new(
-        ProcessSandboxService::new(paths.clone(), store.clone(), Some(server_binary()))
-            .unwrap_or_else(|e| panic!("{e}")),
+        ProcessSandboxService::new(paths.clone(), store.clone(), Some(server_binary())).unwrap(),
     );
     let starts = StartTaskService::new(
         store.clone(),
         paths,
         sandboxes.clone(),
-        LlmGateway::new(store.clone()).unwrap_or_else(|e| panic!("{e}")),
+        LlmGateway::new(store.clone()).unwrap(),
     );
-    let llm = ScriptedLlm::start(script)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let llm = ScriptedLlm::start(script).await.unwrap();
     Fx {
         _tmp: tmp,
         home,
@@ -80,6 +77,6 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
 
 pub fn folder(fx: &Fx, name: &str) -> PathBuf {
     let p = fx.home.parent().unwrap_or(Path::new("/")).join(name);
-    std::fs::create_dir_all(&p).unwrap_or_default();
+    std::fs::create_dir_all(&p).unwrap();
     p
 }

@@ -1,6 +1,5 @@
 //! Runs the real `berth` binary on a temporary Berth home, with a scripted LLM as the active
 //! profile (its key stored through `berth settings add-profile --key-stdin`, in the keychain).
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,7 +22,7 @@ pub fn server_binary() -> PathBuf {
 
 impl Home {
     pub fn new() -> Self {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("berth-home");
         let log = tmp.path().join("berth.log");
         Self { tmp, home, log }
@@ -47,13 +46,11 @@ impl Home {
             cmd.stdin(Stdio::piped());
         }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run berth: {e}"));
+        let mut child = cmd.spawn().expect("cannot run berth");
         if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(text.as_bytes()).unwrap_or_default();
+            pipe.write_all(text.as_bytes()).unwrap();
         }
-        child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+        child.wait_with_output().unwrap()
     }
 
     /// `berth ARGS` must succeed; its stdout.
@@ -89,13 +86,11 @@ impl Home {
 
     pub fn folder(&self, name: &str) -> PathBuf {
         let p = self.tmp.path().join(name);
-        std::fs::create_dir_all(&p).unwrap_or_default();
+        std::fs::create_dir_all(&p).unwrap();
         p
     }
 }
 
 pub async fn llm(script: Vec<Step>) -> ScriptedLlm {
-    ScriptedLlm::start(script)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    ScriptedLlm::start(script).await.unwrap()
 }

@@ -1,0 +1,2 @@
+mod decoding_properties;
+mod roundtrip;

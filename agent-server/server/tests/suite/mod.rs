@@ -1,0 +1,6 @@
+mod api;
+mod api_robustness;
+mod broken_stderr;
+mod oneshot;
+mod python_client;
+mod socket;

@@ -1,0 +1,238 @@
+//! What flows out of a running conversation besides its events in the app: webhook batches,
+//! delivered with retries when the receiver fails, live changed files of the workspace, and the
+//! conversation's summary (status, title, metrics) as the app projects it.
+
+use crate::common;
+
+use berth_app::updates::AppUpdate;
+use berth_app::watcher::ChangeKind;
+use berth_protocol::ExecutionStatus;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use berth_app::conversations::NewConversation;
+use berth_app::repository::Repository;
+use berth_app::settings::Webhook;
+use berth_scripted_llm::Step;
+use common::app::{app_fixture, folder, ready, status};
+use common::git;
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Receiver {
+    calls: Arc<Mutex<Vec<Value>>>,
+}
+
+/// A webhook receiver that fails twice, then accepts.
+async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
+    let mut calls = r.calls.lock().unwrap_or_else(|e| e.into_inner());
+    calls.push(body);
+    if calls.len() <= 2 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_failing_twice_gets_the_batch_on_the_third_attempt() {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().map(|a| a.to_string()).unwrap()
+    );
+    let router = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let fx = app_fixture(vec![Step::text("hello from the agent")], |s| {
+        s.webhooks = vec![Webhook {
+            url: url.clone(),
+            enabled: true,
+        }];
+    })
+    .await;
+    let ws = folder(&fx, "ws");
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws },
+            task: Some("say hello".into()),
+            profile: None,
+            setup_script: Default::default(),
+        })
+        .unwrap();
+    let task = ready(&fx.app, &task).await;
+    let id = task.conversation_id.unwrap();
+    status(&fx.app, &id, "finished").await;
+
+    // Retries back off 1 s then 2 s.
+    let mut delivered = Vec::new();
+    for _ in 0..200 {
+        delivered = fx.app.webhooks.deliveries(50).unwrap();
+        if delivered.iter().any(|d| d.delivered) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    delivered.reverse();
+    let first_batch: Vec<_> = delivered
+        .iter()
+        .filter(|d| d.first_event_id == delivered[0].first_event_id)
+        .collect();
+    let outcome: Vec<(u32, Option<u16>, bool)> = first_batch
+        .iter()
+        .map(|d| (d.attempt, d.http_status, d.delivered))
+        .collect();
+    assert_eq!(
+        outcome,
+        vec![
+            (1, Some(503), false),
+            (2, Some(503), false),
+            (3, Some(200), true)
+        ],
+        "{delivered:?}"
+    );
+    let calls = receiver.calls.lock().map(|c| c.clone()).unwrap();
+    assert_eq!(calls[0], calls[2], "a retry must send the same batch");
+    assert_eq!(calls[2]["conversation_id"], id.as_str());
+    let kinds: Vec<&str> = calls[2]["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"MessageEvent"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn the_agents_edits_reach_the_changes_view_live() {
+    let fx = app_fixture(
+        vec![
+            Step::tool(
+                "terminal",
+                json!({"command": "printf '# Notes\\n' > notes.md"}),
+            ),
+            Step::tool("terminal", json!({"command": "echo changed >> README.md"})),
+            Step::text("edited"),
+        ],
+        |_| {},
+    )
+    .await;
+    let ws = folder(&fx, "repo");
+    std::fs::write(ws.join("README.md"), "hello\n").unwrap();
+    git(&ws, &["init", "-q"]);
+    git(&ws, &["add", "."]);
+    git(&ws, &["commit", "-qm", "init"]);
+
+    let mut changes = fx.app.watcher.subscribe();
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws.clone() },
+            task: Some("take notes".into()),
+            profile: None,
+            setup_script: Default::default(),
+        })
+        .unwrap();
+    let task = ready(&fx.app, &task).await;
+    let id = task.conversation_id.unwrap();
+    assert!(fx.app.watcher.is_watching(&id));
+
+    let mut last = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        let Ok(Ok(update)) = tokio::time::timeout(Duration::from_secs(1), changes.recv()).await
+        else {
+            continue;
+        };
+        if update.conversation_id != id {
+            continue;
+        }
+        last = update
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.status))
+            .collect::<Vec<_>>();
+        if last.contains(&("notes.md".into(), ChangeKind::Added))
+            && last.contains(&("README.md".into(), ChangeKind::Modified))
+        {
+            status(&fx.app, &id, "finished").await;
+            return;
+        }
+    }
+    panic!("the changed files never showed both edits; last update: {last:?}");
+}
+
+/// The views show the app's own summary of a conversation: each change of status, the title the
+/// first message gave it and the metrics arrive as `conversation` updates, so no view has to
+/// work them out from events itself.
+#[tokio::test]
+async fn a_conversations_summary_reaches_the_views_as_it_changes() {
+    let fx = app_fixture(
+        vec![
+            Step::tool("terminal", json!({"command": "echo hi"})),
+            Step::text("done"),
+        ],
+        |_| {},
+    )
+    .await;
+    let ws = folder(&fx, "repo");
+    let mut updates = fx.app.updates();
+    let task = fx
+        .app
+        .conversations
+        .start(NewConversation {
+            repository: Repository::LocalFolder { path: ws },
+            task: Some("Say hi to the team\nand nothing else".into()),
+            profile: None,
+            setup_script: Default::default(),
+        })
+        .unwrap();
+    let task = ready(&fx.app, &task).await;
+    let id = task.conversation_id.unwrap();
+
+    let mut statuses = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let last = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no finished summary; statuses seen: {statuses:?}"
+        );
+        let Ok(Ok(update)) = tokio::time::timeout(Duration::from_secs(1), updates.recv()).await
+        else {
+            continue;
+        };
+        let AppUpdate::Conversation { summary } = update else {
+            continue;
+        };
+        if summary.id != id {
+            continue;
+        }
+        if statuses.last() != Some(&summary.status) {
+            statuses.push(summary.status);
+        }
+        if summary.status == Some(ExecutionStatus::Finished) {
+            break summary;
+        }
+    };
+    assert!(
+        statuses.contains(&Some(ExecutionStatus::Running)),
+        "{statuses:?}"
+    );
+    assert_eq!(last.title.as_deref(), Some("Say hi to the team"));
+    assert!(last.metrics.is_some(), "the summary carries the metrics");
+    assert_eq!(
+        fx.app.conversations.get(&id).unwrap().status,
+        Some(ExecutionStatus::Finished),
+        "the summary sent is the one stored"
+    );
+}

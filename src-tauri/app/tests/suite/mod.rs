@@ -1,0 +1,10 @@
+mod confinement;
+mod conversations;
+mod docker_sandbox;
+mod event_mirror;
+mod hostile;
+mod live_updates;
+mod llm_check;
+mod process_sandbox;
+mod start_task;
+mod typescript;

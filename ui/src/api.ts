@@ -1,15 +1,18 @@
 // The one door to the app: a command goes through Tauri IPC in the desktop window, or through
 // web mode's HTTP (`POST /api/call`, the token cookie set by the address `berth serve` printed).
 // Types come from src/generated/api.ts, generated from the Rust types.
-import type { ApiError, AppUpdate, Request, Responses } from "./generated/api";
+import type { ApiError, AppUpdate, ErrorCode, Request, Responses } from "./generated/api";
 
 export type Command = Request["command"];
 export type ArgsOf<K extends Command> = Extract<Request, { command: K }>["args"];
 
+/** The app's error codes, and one of the UI's own: an answer it could not read. */
+export type CommandErrorCode = ErrorCode | "bad_response";
+
 export class CommandError extends Error {
-  readonly code: string;
+  readonly code: CommandErrorCode;
   readonly problems: NonNullable<ApiError["problems"]>;
-  constructor(error: ApiError) {
+  constructor(error: Omit<ApiError, "code"> & { code: CommandErrorCode }) {
     super(error.message);
     this.code = error.code;
     this.problems = error.problems ?? [];
@@ -42,7 +45,7 @@ export async function call<K extends Command>(command: K, args: ArgsOf<K>): Prom
     body: JSON.stringify({ command, args }),
     credentials: "same-origin",
   });
-  const body = await response.json().catch(() => ({ code: "bad_response", message: response.statusText }));
+  const body = await response.json().catch(() => ({ code: "bad_response" as const, message: response.statusText, problems: [] }));
   if (!response.ok) throw new CommandError(body as ApiError);
   return body as Responses[K];
 }

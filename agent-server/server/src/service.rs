@@ -104,6 +104,26 @@ pub fn resolve_secret(
     }
 }
 
+/// The agent a create request describes (its `kind` may be left out), or what is wrong with it.
+fn agent_of(agent: Option<Value>) -> Result<AgentSpec, ApiError> {
+    let mut agent = agent.ok_or_else(|| ApiError::invalid("agent", "Field required"))?;
+    if let Some(obj) = agent.as_object_mut() {
+        match obj.get("kind").and_then(Value::as_str) {
+            None => {
+                obj.insert("kind".into(), Value::String("Agent".into()));
+            }
+            Some("Agent") => {}
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "agent",
+                    format!("agent kind '{other}' is not supported; use 'Agent'"),
+                ));
+            }
+        }
+    }
+    serde_json::from_value(agent).map_err(|e| ApiError::invalid("agent", e.to_string()))
+}
+
 /// The message a send request carries, or why it cannot be sent.
 pub fn message_of(req: &SendMessageRequest) -> Result<Message, ApiError> {
     if req.role != "user" {
@@ -351,25 +371,7 @@ impl AppState {
                 "Berth accepts the agent as `agent` JSON; agent_settings and agent_profile_id are not supported",
             ));
         }
-        let mut agent_json = req
-            .agent
-            .ok_or_else(|| ApiError::invalid("agent", "Field required"))?;
-        if let Some(obj) = agent_json.as_object_mut() {
-            match obj.get("kind").and_then(Value::as_str) {
-                None => {
-                    obj.insert("kind".into(), Value::String("Agent".into()));
-                }
-                Some("Agent") => {}
-                Some(other) => {
-                    return Err(ApiError::invalid(
-                        "agent",
-                        format!("agent kind '{other}' is not supported; use 'Agent'"),
-                    ));
-                }
-            }
-        }
-        let agent: AgentSpec = serde_json::from_value(agent_json)
-            .map_err(|e| ApiError::invalid("agent", e.to_string()))?;
+        let agent = agent_of(req.agent)?;
         let workspace = req
             .workspace
             .ok_or_else(|| ApiError::invalid("workspace", "Field required"))?;

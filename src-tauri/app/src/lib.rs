@@ -48,3 +48,28 @@ pub mod updates;
 pub mod watcher;
 pub mod webhooks;
 pub mod workspace_folder;
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+    use strum::VariantArray;
+
+    /// Each closed set of names is stored or logged by its strum name and sent by its serde
+    /// name: the two must be the same word for every variant.
+    fn stored_as_sent<T: Serialize + VariantArray + Copy + Into<&'static str>>() {
+        for v in T::VARIANTS {
+            let sent = serde_json::to_value(v).unwrap();
+            let stored: &'static str = (*v).into();
+            assert_eq!(sent, stored);
+        }
+    }
+
+    #[test]
+    fn every_enum_is_stored_under_the_name_it_is_sent_by() {
+        stored_as_sent::<crate::sandbox::SandboxKind>();
+        stored_as_sent::<crate::sandbox::SandboxStatus>();
+        stored_as_sent::<crate::start::StartStatus>();
+        stored_as_sent::<crate::secrets::SecretKind>();
+        stored_as_sent::<crate::api::ErrorCode>();
+    }
+}

@@ -16,8 +16,21 @@ use crate::time::now;
 /// The keychain service every Berth entry is filed under.
 const SERVICE: &str = "Berth";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ts_rs::TS,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SecretKind {
     /// The API key of an LLM profile (named after the profile).
     Llm,
@@ -31,22 +44,11 @@ pub enum SecretKind {
 
 impl SecretKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Llm => "llm",
-            Self::Provider => "provider",
-            Self::Custom => "custom",
-            Self::Internal => "internal",
-        }
+        self.into()
     }
 
     fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "llm" => Self::Llm,
-            "provider" => Self::Provider,
-            "custom" => Self::Custom,
-            "internal" => Self::Internal,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 

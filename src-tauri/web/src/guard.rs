@@ -18,7 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use berth_app::api::ApiError;
+use berth_app::api::{ApiError, ErrorCode};
 
 use super::{Web, error};
 
@@ -44,8 +44,8 @@ pub fn content_security_policy() -> &'static str {
     })
 }
 
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    error(status, ApiError::new(code, message))
+fn refuse(code: ErrorCode, message: &str) -> Response {
+    error(ApiError::new(code, message))
 }
 
 /// Host check, then the token, then (for commands) the origin; security headers on the answer.
@@ -80,8 +80,7 @@ async fn check(web: &Web, request: Request, next: Next) -> Response {
     ];
     if !allowed.contains(&host) {
         return refuse(
-            StatusCode::FORBIDDEN,
-            "bad_host",
+            ErrorCode::BadHost,
             "Berth answers only on its loopback address",
         );
     }
@@ -101,8 +100,7 @@ async fn check(web: &Web, request: Request, next: Next) -> Response {
         .is_some_and(|p| subtle::ConstantTimeEq::ct_eq(p.as_bytes(), web.token.as_bytes()).into());
     if !ok {
         return refuse(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "Open Berth with the address `berth serve` printed (it carries the token)",
         );
     }
@@ -115,9 +113,9 @@ async fn check(web: &Web, request: Request, next: Next) -> Response {
         return redirect_with_cookie(&location, &web.token);
     }
     if request.method() != Method::GET
-        && let Err((status, code, why)) = same_origin_json(request.headers(), &host)
+        && let Err((code, why)) = same_origin_json(request.headers(), &host)
     {
-        return refuse(status, code, why);
+        return refuse(code, why);
     }
     next.run(request).await
 }
@@ -155,13 +153,12 @@ fn redirect_with_cookie(location: &str, token: &str) -> Response {
     response
 }
 
-type Refusal = (StatusCode, &'static str, &'static str);
+type Refusal = (ErrorCode, &'static str);
 
 /// A command must be JSON, and a browser must say it comes from this origin.
 fn same_origin_json(headers: &HeaderMap, host: &str) -> Result<(), Refusal> {
     const CROSS: Refusal = (
-        StatusCode::FORBIDDEN,
-        "cross_origin",
+        ErrorCode::CrossOrigin,
         "commands come only from Berth's own page",
     );
     let value = |name: header::HeaderName| {
@@ -174,8 +171,7 @@ fn same_origin_json(headers: &HeaderMap, host: &str) -> Result<(), Refusal> {
         .is_some_and(|t| t.split(';').next().map(str::trim) == Some("application/json"));
     if !json {
         return Err((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "bad_request",
+            ErrorCode::NotJson,
             "commands are JSON (Content-Type: application/json)",
         ));
     }

@@ -28,7 +28,7 @@ use axum::middleware;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use berth_app::api::{self, ApiError, AppUpdate};
+use berth_app::api::{self, ApiError, AppUpdate, ErrorCode};
 use berth_app::app::App;
 use futures::Stream;
 use tokio_stream::StreamExt;
@@ -121,28 +121,21 @@ pub async fn serve(app: Arc<App>, options: WebOptions) -> Result<WebServer, WebE
     Ok(WebServer { addr, token, task })
 }
 
-fn error(status: StatusCode, e: ApiError) -> Response {
+/// An error answer, with the HTTP status its code stands for.
+fn error(e: ApiError) -> Response {
+    let status =
+        StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(e)).into_response()
-}
-
-fn status_of(e: &ApiError) -> StatusCode {
-    match e.code.as_str() {
-        "invalid" | "invalid_settings" | "no_model" | "bad_request" => StatusCode::BAD_REQUEST,
-        "not_found" => StatusCode::NOT_FOUND,
-        "archived" => StatusCode::CONFLICT,
-        "no_keychain" | "sandbox" | "agent_server" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
 }
 
 async fn call(State(web): State<Web>, body: axum::body::Bytes) -> Response {
     let request: api::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                ApiError::new("bad_request", format!("not a Berth command: {e}")),
-            );
+            return error(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("not a Berth command: {e}"),
+            ));
         }
     };
     let name = request.name();
@@ -150,7 +143,7 @@ async fn call(State(web): State<Web>, body: axum::body::Bytes) -> Response {
         Ok(value) => axum::Json(value).into_response(),
         Err(e) => {
             tracing::debug!(command = name, code = %e.code, "command failed");
-            error(status_of(&e), e)
+            error(e)
         }
     }
 }
@@ -179,7 +172,7 @@ fn update_json(u: Result<AppUpdate, BroadcastStreamRecvError>) -> Option<String>
 async fn export(State(web): State<Web>, Path(id): Path<String>) -> Response {
     let dir = match tempfile_dir() {
         Ok(d) => d,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, ApiError::new("io", e)),
+        Err(e) => return error(ApiError::new(ErrorCode::Io, e)),
     };
     let path = dir.join("conversation.zip");
     let result = api::dispatch(
@@ -191,7 +184,7 @@ async fn export(State(web): State<Web>, Path(id): Path<String>) -> Response {
     )
     .await;
     let response = match result
-        .and_then(|_| std::fs::read(&path).map_err(|e| ApiError::new("io", e.to_string())))
+        .and_then(|_| std::fs::read(&path).map_err(|e| ApiError::new(ErrorCode::Io, e.to_string())))
     {
         Ok(bytes) => Response::builder()
             .header(header::CONTENT_TYPE, "application/zip")
@@ -206,7 +199,7 @@ async fn export(State(web): State<Web>, Path(id): Path<String>) -> Response {
             )
             .body(Body::from(bytes))
             .unwrap_or_default(),
-        Err(e) => error(status_of(&e), e),
+        Err(e) => error(e),
     };
     let _ = std::fs::remove_dir_all(&dir);
     response
@@ -249,7 +242,7 @@ async fn file(
                 .body(Body::from(bytes))
                 .unwrap_or_default()
         }
-        Err(e) => error(status_of(&e), e),
+        Err(e) => error(e),
     }
 }
 

@@ -16,7 +16,7 @@ condenser: boolean,
  */
 condenser_max_size: number, };
 
-export type ApiError = { code: string, message: string, problems?: Array<Problem>, };
+export type ApiError = { code: ErrorCode, message: string, problems?: Array<Problem>, };
 
 export type AppStatus = { version: string, 
 /**
@@ -24,17 +24,17 @@ export type AppStatus = { version: string,
  */
 needs_setup: boolean, 
 /**
- * `docker` or `process`: where new conversations run.
+ * Where new conversations run.
  */
-sandbox_kind: string, 
+sandbox_kind: SandboxKind, 
 /**
  * Why agents run as local processes (no Docker engine), to tell the user.
  */
 sandbox_note: string | null, 
 /**
- * Whether the OS keychain answers (secrets cannot be stored otherwise).
+ * Why the OS keychain does not answer (secrets cannot be stored then); `None` when it does.
  */
-keychain: { Ok : null } | { Err : string }, };
+keychain_problem: string | null, };
 
 export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "event", conversation_id: string, event: Event, } | { "type": "conversation", summary: ConversationSummary, } | { "type": "changed_files", changes: ChangedFiles, } | { "type": "resync", missed: bigint, };
 
@@ -142,6 +142,8 @@ export type DeepLink = { "action": "open_conversation", id: string, } | { "actio
 issue: GithubIssue | null, };
 
 export type ErrorClassification = { kind: FailureKind, retryable: boolean, user_action: FailureAction, error_id?: string | null, };
+
+export type ErrorCode = "invalid" | "invalid_settings" | "no_model" | "bad_request" | "not_json" | "not_found" | "archived" | "no_keychain" | "secret_lost" | "sandbox" | "agent_server" | "store" | "io" | "app" | "internal" | "bad_host" | "unauthorized" | "cross_origin";
 
 export type Event = { id: string, timestamp: string, source: Source, parent_id?: string | null, } & ({ "kind": "SystemPromptEvent", system_prompt: TextContent, tools: Array<ToolDefinition>, dynamic_context?: TextContent | null, } | { "kind": "MessageEvent", llm_message: Message, llm_response_id?: string | null, activated_skills: Array<string>, extended_content: Array<TextContent>, sender?: string | null, critic_result?: JsonValue | null, } | { "kind": "ActionEvent", thought: Array<TextContent>, reasoning_content?: string | null, thinking_blocks: Array<JsonValue>, responses_reasoning_item?: JsonValue | null, 
 /**
@@ -294,6 +296,8 @@ export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": 
 export type Role = "user" | "system" | "assistant" | "tool";
 
 export type Runtime = "auto" | "docker" | "process";
+
+export type SandboxKind = "docker" | "process";
 
 export type SandboxSettings = { runtime: Runtime, image: string, 
 /**

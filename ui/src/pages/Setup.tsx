@@ -72,7 +72,7 @@ export function Setup({ status, onDone }: { status: AppStatus; onDone: () => voi
       <label>Model (provider/model)<input name="model" value={model} onChange={(e) => setModel(e.target.value)} /></label>
       <label>Base URL (for local or self-hosted servers)<input name="base_url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://…" /></label>
       <label>API key (kept in your system keychain)<input name="api_key" type="password" value={key} onChange={(e) => setKey(e.target.value)} /></label>
-      {status.keychain && "Err" in status.keychain && <p className="warn">{status.keychain.Err}</p>}
+      {status.keychain_problem && <p className="warn">{status.keychain_problem}</p>}
       <div className="buttons">
         <button onClick={test} disabled={busy}>Test connection</button>
         <button className="primary" onClick={finish} disabled={busy}>Save and continue</button>

@@ -14,28 +14,28 @@ use crate::start::StartError;
 impl From<ConversationError> for ApiError {
     fn from(e: ConversationError) -> Self {
         let code = match &e {
-            ConversationError::NotFound(_) => "not_found",
-            ConversationError::Archived(_) => "archived",
-            ConversationError::NoModel => "no_model",
-            ConversationError::Invalid(_) => "invalid",
-            ConversationError::Agent(_) => "agent_server",
-            ConversationError::Sandbox(_) => "sandbox",
+            ConversationError::NotFound(_) => ErrorCode::NotFound,
+            ConversationError::Archived(_) => ErrorCode::Archived,
+            ConversationError::NoModel => ErrorCode::NoModel,
+            ConversationError::Invalid(_) => ErrorCode::Invalid,
+            ConversationError::Agent(_) => ErrorCode::AgentServer,
+            ConversationError::Sandbox(_) => ErrorCode::Sandbox,
             ConversationError::Secrets(s) => secret_code(s),
-            ConversationError::Settings(_) | ConversationError::Store(_) => "store",
-            ConversationError::Start(StartError::NotFound(_)) => "not_found",
-            ConversationError::Start(_) => "store",
-            ConversationError::Io(_) => "io",
+            ConversationError::Settings(_) | ConversationError::Store(_) => ErrorCode::Store,
+            ConversationError::Start(StartError::NotFound(_)) => ErrorCode::NotFound,
+            ConversationError::Start(_) => ErrorCode::Store,
+            ConversationError::Io(_) => ErrorCode::Io,
         };
         ApiError::new(code, e.to_string())
     }
 }
 
-fn secret_code(e: &SecretError) -> &'static str {
+fn secret_code(e: &SecretError) -> ErrorCode {
     match e {
-        SecretError::NoKeychain(_) => "no_keychain",
-        SecretError::Lost { .. } => "secret_lost",
-        SecretError::Invalid(_) => "invalid",
-        SecretError::Store(_) => "store",
+        SecretError::NoKeychain(_) => ErrorCode::NoKeychain,
+        SecretError::Lost { .. } => ErrorCode::SecretLost,
+        SecretError::Invalid(_) => ErrorCode::Invalid,
+        SecretError::Store(_) => ErrorCode::Store,
     }
 }
 
@@ -49,11 +49,11 @@ impl From<SettingsError> for ApiError {
     fn from(e: SettingsError) -> Self {
         match e {
             SettingsError::Invalid(problems) => ApiError {
-                code: "invalid_settings".into(),
+                code: ErrorCode::InvalidSettings,
                 message: "Some settings need fixing.".into(),
                 problems,
             },
-            other => ApiError::new("store", other.to_string()),
+            other => ApiError::new(ErrorCode::Store, other.to_string()),
         }
     }
 }
@@ -63,8 +63,8 @@ impl From<AppError> for ApiError {
         match e {
             AppError::Settings(s) => s.into(),
             AppError::Secrets(s) => s.into(),
-            AppError::NoProfile(_) => ApiError::new("not_found", e.to_string()),
-            other => ApiError::new("app", other.to_string()),
+            AppError::NoProfile(_) => ApiError::new(ErrorCode::NotFound, e.to_string()),
+            other => ApiError::new(ErrorCode::App, other.to_string()),
         }
     }
 }
@@ -77,7 +77,7 @@ impl From<StartError> for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::new("store", e.to_string())
+        ApiError::new(ErrorCode::Store, e.to_string())
     }
 }
 
@@ -87,12 +87,12 @@ pub struct AppStatus {
     pub version: String,
     /// No LLM profile is active yet: show the first-run setup.
     pub needs_setup: bool,
-    /// `docker` or `process`: where new conversations run.
-    pub sandbox_kind: String,
+    /// Where new conversations run.
+    pub sandbox_kind: crate::sandbox::SandboxKind,
     /// Why agents run as local processes (no Docker engine), to tell the user.
     pub sandbox_note: Option<String>,
-    /// Whether the OS keychain answers (secrets cannot be stored otherwise).
-    pub keychain: Result<(), String>,
+    /// Why the OS keychain does not answer (secrets cannot be stored then); `None` when it does.
+    pub keychain_problem: Option<String>,
 }
 
 pub async fn app_status(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
@@ -100,9 +100,9 @@ pub async fn app_status(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
     Ok(AppStatus {
         version: env!("CARGO_PKG_VERSION").into(),
         needs_setup: settings.active().is_none(),
-        sandbox_kind: app.sandboxes.kind().as_str().into(),
+        sandbox_kind: app.sandboxes.kind(),
         sandbox_note: app.sandbox_note.clone(),
-        keychain: app.library.secrets.probe().map_err(|e| e.to_string()),
+        keychain_problem: app.library.secrets.probe().err().map(|e| e.to_string()),
     })
 }
 
@@ -289,14 +289,16 @@ pub async fn parse_deep_link(
     _: &App,
     args: LinkArgs,
 ) -> Result<crate::deeplink::DeepLink, ApiError> {
-    crate::deeplink::parse(&args.link).map_err(|e| ApiError::new("invalid", e.to_string()))
+    crate::deeplink::parse(&args.link).map_err(|e| ApiError::new(ErrorCode::Invalid, e.to_string()))
 }
 
 impl From<crate::files::FileError> for ApiError {
     fn from(e: crate::files::FileError) -> Self {
         let code = match e {
-            crate::files::FileError::Outside(_) | crate::files::FileError::Invalid(_) => "invalid",
-            crate::files::FileError::Io(_) => "io",
+            crate::files::FileError::Outside(_) | crate::files::FileError::Invalid(_) => {
+                ErrorCode::Invalid
+            }
+            crate::files::FileError::Io(_) => ErrorCode::Io,
         };
         ApiError::new(code, e.to_string())
     }
@@ -308,7 +310,7 @@ pub fn workspace_of(app: &App, id: &str) -> Result<std::path::PathBuf, ApiError>
         .get(id)?
         .workspace
         .map(std::path::PathBuf::from)
-        .ok_or_else(|| ApiError::new("not_found", "this conversation has no workspace"))
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "this conversation has no workspace"))
 }
 
 pub async fn list_files(
@@ -341,7 +343,7 @@ pub async fn save_file_copy(app: &App, args: FileArgs) -> Result<String, ApiErro
         .or_else(dirs::home_dir)
         .unwrap_or_else(std::env::temp_dir)
         .join(name);
-    std::fs::write(&dest, bytes).map_err(|e| ApiError::new("io", e.to_string()))?;
+    std::fs::write(&dest, bytes).map_err(|e| ApiError::new(ErrorCode::Io, e.to_string()))?;
     Ok(dest.display().to_string())
 }
 
@@ -349,7 +351,7 @@ pub async fn upload_file(app: &App, args: UploadArgs) -> Result<String, ApiError
     use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(args.base64.as_bytes())
-        .map_err(|e| ApiError::new("invalid", format!("the file is not base64: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::Invalid, format!("the file is not base64: {e}")))?;
     Ok(crate::files::upload(
         &workspace_of(app, &args.id)?,
         &args.name,

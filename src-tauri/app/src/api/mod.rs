@@ -18,16 +18,86 @@ use crate::app::App;
 /// invalid settings the problem of each field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ApiError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<crate::settings::Problem>,
 }
 
+/// The kinds of failure a command has. The UI branches on them; web mode answers each with its
+/// HTTP status ([`ErrorCode::http_status`], the one place that maps them).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    TS,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ErrorCode {
+    /// A request that names something impossible (an empty message, a bad path).
+    Invalid,
+    /// Settings that do not validate; `problems` says where.
+    InvalidSettings,
+    /// No LLM is set up yet.
+    NoModel,
+    /// Not a command, or arguments that do not decode.
+    BadRequest,
+    /// A command sent as something other than JSON.
+    NotJson,
+    NotFound,
+    /// The conversation's sandbox is gone: it can be read, and continued in a new one.
+    Archived,
+    /// The OS keychain does not answer.
+    NoKeychain,
+    /// A secret the database lists is missing from the keychain.
+    SecretLost,
+    /// The sandbox could not be created, reached or changed.
+    Sandbox,
+    /// The sandbox's agent-server failed or answered what the app cannot read.
+    AgentServer,
+    /// Berth's database failed.
+    Store,
+    /// A file could not be read or written.
+    Io,
+    /// The app could not open (its home, its parts).
+    App,
+    /// A bug: the app could not encode its own answer.
+    Internal,
+    /// Web mode: a request to a host name other than Berth's loopback address.
+    BadHost,
+    /// Web mode: no token, or the wrong one.
+    Unauthorized,
+    /// Web mode: a command from a page of another origin.
+    CrossOrigin,
+}
+
+impl ErrorCode {
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::Invalid | Self::InvalidSettings | Self::NoModel | Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::BadHost | Self::CrossOrigin => 403,
+            Self::NotFound => 404,
+            Self::Archived => 409,
+            Self::NotJson => 415,
+            Self::NoKeychain | Self::Sandbox | Self::AgentServer => 503,
+            Self::SecretLost | Self::Store | Self::Io | Self::App | Self::Internal => 500,
+        }
+    }
+}
+
 impl ApiError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code,
             message: message.into(),
             problems: Vec::new(),
         }
@@ -62,7 +132,7 @@ macro_rules! commands {
             match request {
                 $( Request::$name(args) => {
                     let out: $out = $handler(app, args).await?;
-                    serde_json::to_value(out).map_err(|e| ApiError::new("internal", e.to_string()))
+                    serde_json::to_value(out).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
                 } )*
             }
         }

@@ -4,6 +4,7 @@
 //! conversation whose sandbox is gone stays readable from the mirror and goes on in a new one.
 
 mod archive;
+mod live;
 mod query;
 
 mod request;
@@ -19,12 +20,13 @@ use serde::{Deserialize, Serialize};
 pub use crate::conversation_records::{
     ConversationPage, ConversationRecords, ConversationSummary, NewRecord, PageRequest, SortBy,
 };
+use live::Live;
 pub use query::{SearchHit, export, search};
 use request::policy;
 pub use watch::RunWatch;
 
 use crate::agent_client::{AgentClient, ClientError};
-use crate::bridge::{EventBridge, Following};
+use crate::bridge::EventBridge;
 use crate::git_remote::GitRemote;
 use crate::paths::Paths;
 use crate::repository::Repository;
@@ -90,21 +92,6 @@ pub struct ConversationParts {
     pub starts: StartTaskService,
     pub bridge: EventBridge,
     pub watcher: WorkspaceWatcher,
-}
-
-struct Live {
-    following: Following,
-    client: AgentClient,
-    sandbox_id: String,
-    agent_url: String,
-}
-
-impl Live {
-    fn serves(&self, sandbox: &crate::sandbox::Sandbox) -> bool {
-        !self.following.is_finished()
-            && self.sandbox_id == sandbox.id
-            && self.agent_url == sandbox.agent_url
-    }
 }
 
 #[derive(Clone)]
@@ -316,41 +303,6 @@ impl ConversationService {
         Ok((self.follow_in(id, &sandbox).await?, sandbox))
     }
 
-    async fn follow_in(
-        &self,
-        id: &str,
-        sandbox: &crate::sandbox::Sandbox,
-    ) -> Result<AgentClient, ConversationError> {
-        if let Some(live) = self.lock_follows().get(id)
-            && live.serves(sandbox)
-        {
-            return Ok(live.client.clone());
-        }
-        let key = self.inner.sandboxes.session_key(&sandbox.id).await?;
-        // Started by another Berth process on this home, it may call an address not served here.
-        if let Err(e) = self.inner.starts.gateway().serve_sandbox(&sandbox.id).await {
-            tracing::warn!(conversation = %id, error = %e, "the sandbox cannot reach its LLM through this app");
-        }
-        let client = AgentClient::new(&sandbox.agent_url, &key);
-        let mut follows = self.lock_follows();
-        // Another caller may have connected meanwhile: one bridge per conversation.
-        if let Some(live) = follows.get(id)
-            && live.serves(sandbox)
-        {
-            return Ok(live.client.clone());
-        }
-        follows.insert(
-            id.to_string(),
-            Live {
-                following: self.inner.bridge.follow(id, &sandbox.agent_url, &key),
-                client: client.clone(),
-                sandbox_id: sandbox.id.clone(),
-                agent_url: sandbox.agent_url.clone(),
-            },
-        );
-        Ok(client)
-    }
-
     fn watch_workspace(&self, id: &str, client: &AgentClient, sandbox: &crate::sandbox::Sandbox) {
         let git = SandboxGit {
             client: client.clone(),
@@ -359,14 +311,6 @@ impl ConversationService {
         if let Err(e) = self.inner.watcher.watch(id, &sandbox.host_workspace, git) {
             tracing::warn!(conversation = %id, error = %e, "changed files will not update live");
         }
-    }
-
-    fn lock_follows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
-        self.inner.follows.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn forget_follow(&self, id: &str) {
-        self.lock_follows().remove(id);
     }
 
     /// Follows every conversation whose sandbox is still there (after the app starts); the

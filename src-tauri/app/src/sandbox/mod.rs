@@ -22,8 +22,21 @@ use serde::{Deserialize, Serialize};
 
 pub use records::SandboxRecords;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ts_rs::TS,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SandboxKind {
     Docker,
     Process,
@@ -31,15 +44,25 @@ pub enum SandboxKind {
 
 impl SandboxKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Docker => "docker",
-            Self::Process => "process",
-        }
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ts_rs::TS,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SandboxStatus {
     Starting,
     Running,
@@ -51,23 +74,7 @@ pub enum SandboxStatus {
 
 impl SandboxStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Starting => "starting",
-            Self::Running => "running",
-            Self::Paused => "paused",
-            Self::Missing => "missing",
-            Self::Error => "error",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "starting" => Self::Starting,
-            "running" => Self::Running,
-            "paused" => Self::Paused,
-            "missing" => Self::Missing,
-            _ => Self::Error,
-        }
+        self.into()
     }
 }
 

@@ -12,17 +12,24 @@ pub struct SandboxRecords {
     store: Store,
 }
 
+/// A stored name read back into its enum; one this Berth does not know (a newer one wrote it, or
+/// the file was edited) is an error naming it, never a guess such as "a process sandbox".
+fn named<T: std::str::FromStr>(r: &Row<'_>, column: &str) -> rusqlite::Result<T> {
+    let text: String = r.get(column)?;
+    text.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown sandbox {column} '{text}'").into(),
+        )
+    })
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Sandbox> {
-    let kind: String = r.get("kind")?;
-    let status: String = r.get("status")?;
     Ok(Sandbox {
         id: r.get("id")?,
-        kind: if kind == "docker" {
-            SandboxKind::Docker
-        } else {
-            SandboxKind::Process
-        },
-        status: SandboxStatus::parse(&status),
+        kind: named(r, "kind")?,
+        status: named(r, "status")?,
         agent_url: r.get("agent_url")?,
         workspace: PathBuf::from(r.get::<_, String>("workspace")?),
         host_workspace: PathBuf::from(r.get::<_, String>("host_workspace")?),

@@ -25,8 +25,21 @@ use crate::sandbox::SandboxService;
 use crate::store::{Store, StoreError};
 use crate::time::now;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ts_rs::TS,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum StartStatus {
     Working,
     WaitingForSandbox,
@@ -41,17 +54,7 @@ pub enum StartStatus {
 
 impl StartStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Working => "WORKING",
-            Self::WaitingForSandbox => "WAITING_FOR_SANDBOX",
-            Self::PreparingRepository => "PREPARING_REPOSITORY",
-            Self::RunningSetupScript => "RUNNING_SETUP_SCRIPT",
-            Self::SettingUpGitHooks => "SETTING_UP_GIT_HOOKS",
-            Self::SettingUpSkills => "SETTING_UP_SKILLS",
-            Self::StartingConversation => "STARTING_CONVERSATION",
-            Self::Ready => "READY",
-            Self::Error => "ERROR",
-        }
+        self.into()
     }
 
     /// READY or ERROR: the task is over.
@@ -59,8 +62,9 @@ impl StartStatus {
         matches!(self, Self::Ready | Self::Error)
     }
 
+    /// A stored status; one this Berth does not know reads as ERROR (the task cannot go on).
     fn parse(s: &str) -> Self {
-        serde_json::from_value(Value::String(s.to_string())).unwrap_or(Self::Error)
+        s.parse().unwrap_or(Self::Error)
     }
 }
 

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use berth_protocol::api::{
     DEFAULT_TOOLS, SecretInput, SendMessageRequest, StartConversationRequest, WorkspaceRequest,
 };
-use berth_protocol::{AgentSpec, ConfirmationPolicy};
+use berth_protocol::{AgentSpec, ConfirmationPolicy, ConversationInfo};
 use serde_json::json;
 
 use super::{Failed, SetupScript, StartRequest, StartStatus, StartTask, StartTaskService, repo};
 use crate::agent_client::AgentClient;
 use crate::repository::Repository;
-use crate::sandbox::{SandboxKind, SandboxSpec};
+use crate::sandbox::{Sandbox, SandboxKind, SandboxSpec};
 
 impl StartTaskService {
     /// Files Berth wrote in the workspace become the container user's, so the agent can change them.
@@ -29,6 +29,41 @@ impl StartTaskService {
         task: &mut StartTask,
         req: &StartRequest,
     ) -> Result<(), Failed> {
+        let (workspace, clone_from) = self.check(task, req)?;
+        task.workspace = Some(workspace.clone());
+        // Chosen before its sandbox, which gets this conversation's folder and key alone.
+        let conversation = match &req.continue_conversation {
+            Some(id) => uuid::Uuid::parse_str(id)
+                .map_err(|_| Failed(format!("{id} is not a conversation id")))?,
+            None => uuid::Uuid::new_v4(),
+        };
+        let sandbox = self
+            .start_sandbox(task, req, &workspace, conversation)
+            .await?;
+        let key = self.sandboxes.session_key(&sandbox.id).await?;
+        let client = AgentClient::new(&sandbox.agent_url, key);
+        self.prepare_repository(task, req, &workspace, clone_from)
+            .await?;
+        let sandbox_ws = sandbox.workspace.display().to_string();
+        // `.git/` as it is before any code of the repository or the agent runs.
+        let git_baseline =
+            serde_json::to_string(&crate::git_tampering::GitFingerprint::of(&workspace))
+                .map_err(|e| Failed(e.to_string()))?;
+        self.run_setup_script(task, req, &workspace, &client, &sandbox_ws)
+            .await?;
+        self.describe_hooks_and_skills(task, &workspace)?;
+        let info = self
+            .create_conversation(task, req, &sandbox, &client, conversation)
+            .await?;
+        self.ready(task, req, &workspace, &sandbox, &info, &git_baseline)
+    }
+
+    /// The request names a model and a folder that can be used (or a URL to clone into a new one).
+    fn check(
+        &self,
+        task: &StartTask,
+        req: &StartRequest,
+    ) -> Result<(std::path::PathBuf, Option<String>), Failed> {
         if req.llm.model.trim().is_empty() {
             return Err(Failed(
                 "No LLM model is set: choose one in Settings → LLM.".into(),
@@ -60,8 +95,16 @@ impl StartTaskService {
                 (dir, Some(url.clone()))
             }
         };
-        task.workspace = Some(workspace.clone());
+        Ok((workspace, clone_from))
+    }
 
+    async fn start_sandbox(
+        &self,
+        task: &mut StartTask,
+        req: &StartRequest,
+        workspace: &std::path::Path,
+        conversation: uuid::Uuid,
+    ) -> Result<Sandbox, Failed> {
         self.record(
             task,
             StartStatus::WaitingForSandbox,
@@ -70,16 +113,10 @@ impl StartTaskService {
                 self.sandboxes.kind().as_str()
             )),
         )?;
-        // Chosen before its sandbox, which gets this conversation's folder and key alone.
-        let conversation = match &req.continue_conversation {
-            Some(id) => uuid::Uuid::parse_str(id)
-                .map_err(|_| Failed(format!("{id} is not a conversation id")))?,
-            None => uuid::Uuid::new_v4(),
-        };
         let sandbox = self
             .sandboxes
             .create(&SandboxSpec {
-                workspace: workspace.clone(),
+                workspace: workspace.to_path_buf(),
                 sealing_key: req
                     .sealing_key
                     .as_deref()
@@ -89,9 +126,16 @@ impl StartTaskService {
             })
             .await?;
         task.sandbox_id = Some(sandbox.id.clone());
-        let key = self.sandboxes.session_key(&sandbox.id).await?;
-        let client = AgentClient::new(&sandbox.agent_url, key);
+        Ok(sandbox)
+    }
 
+    async fn prepare_repository(
+        &self,
+        task: &mut StartTask,
+        req: &StartRequest,
+        workspace: &std::path::Path,
+        clone_from: Option<String>,
+    ) -> Result<(), Failed> {
         self.record(
             task,
             StartStatus::PreparingRepository,
@@ -109,7 +153,7 @@ impl StartTaskService {
         {
             repo::clone(
                 &url,
-                &workspace,
+                workspace,
                 branch.as_deref(),
                 new_branch.as_deref(),
                 *full_clone,
@@ -117,14 +161,19 @@ impl StartTaskService {
             )
             .await
             .map_err(Failed)?;
-            self.hand_to_sandbox(&workspace)?;
+            self.hand_to_sandbox(workspace)?;
         }
+        Ok(())
+    }
 
-        let sandbox_ws = sandbox.workspace.display().to_string();
-        // `.git/` as it is before any code of the repository or the agent runs.
-        let git_baseline =
-            serde_json::to_string(&crate::git_tampering::GitFingerprint::of(&workspace))
-                .map_err(|e| Failed(e.to_string()))?;
+    async fn run_setup_script(
+        &self,
+        task: &mut StartTask,
+        req: &StartRequest,
+        workspace: &std::path::Path,
+        client: &AgentClient,
+        sandbox_ws: &str,
+    ) -> Result<(), Failed> {
         let has_setup = workspace.join(".openhands/setup.sh").is_file();
         if has_setup && req.setup_script == SetupScript::Skip {
             task.setup_output = Some(
@@ -140,7 +189,7 @@ impl StartTaskService {
             )?;
             let timeout = Duration::from_secs(req.setup_timeout.max(1));
             let out = client
-                .execute("bash .openhands/setup.sh", &sandbox_ws, timeout)
+                .execute("bash .openhands/setup.sh", sandbox_ws, timeout)
                 .await?;
             let mut output = out.stdout.clone();
             if !out.stderr.is_empty() {
@@ -171,7 +220,15 @@ impl StartTaskService {
                 }
             }
         }
+        Ok(())
+    }
 
+    /// What the sandbox will do with the repository's hook and skills, said on the task.
+    fn describe_hooks_and_skills(
+        &self,
+        task: &mut StartTask,
+        workspace: &std::path::Path,
+    ) -> Result<(), Failed> {
         // The sandbox's git runs the hook (berth_agent::agent_env); nothing is written into
         // .git/hooks, where the host's git would run it too.
         let hooks = if workspace.join(".openhands/pre-commit.sh").is_file() {
@@ -181,7 +238,7 @@ impl StartTaskService {
         };
         self.record(task, StartStatus::SettingUpGitHooks, Some(hooks.into()))?;
 
-        let skills = berth_agent::skills::load_repo_skills(&workspace);
+        let skills = berth_agent::skills::load_repo_skills(workspace);
         let names: Vec<&str> = skills.iter().map(|s| s.name.as_str()).collect();
         let detail = if names.is_empty() {
             "No repository skills".to_string()
@@ -189,7 +246,17 @@ impl StartTaskService {
             format!("Repository skills: {}", names.join(", "))
         };
         self.record(task, StartStatus::SettingUpSkills, Some(detail))?;
+        Ok(())
+    }
 
+    async fn create_conversation(
+        &self,
+        task: &mut StartTask,
+        req: &StartRequest,
+        sandbox: &Sandbox,
+        client: &AgentClient,
+        conversation: uuid::Uuid,
+    ) -> Result<ConversationInfo, Failed> {
         self.record(
             task,
             StartStatus::StartingConversation,
@@ -218,7 +285,7 @@ impl StartTaskService {
                     .map_err(|e| Failed(format!("the agent could not be written: {e}")))?,
             ),
             workspace: Some(WorkspaceRequest {
-                working_dir: sandbox_ws.clone(),
+                working_dir: sandbox.workspace.display().to_string(),
             }),
             conversation_id: Some(conversation),
             confirmation_policy: Some(req.confirmation_policy),
@@ -235,7 +302,7 @@ impl StartTaskService {
             body.security_analyzer = Some(json!({"kind": "LLMSecurityAnalyzer"}));
         }
         let task_text = req.task.as_deref().filter(|t| !t.trim().is_empty());
-        let info = if req.continue_conversation.is_some() {
+        Ok(if req.continue_conversation.is_some() {
             // Stored outside the sandbox, the conversation loads in the new one by its id, under
             // this request's agent, workspace and policy (the stored state is the agent's to
             // rewrite); its secrets come again through the secrets API, the new message after.
@@ -251,9 +318,20 @@ impl StartTaskService {
             body.secrets = secrets;
             body.initial_message = task_text.map(|t| SendMessageRequest::user_text(t, true));
             client.create_conversation(&body).await?
-        };
+        })
+    }
+
+    /// Recorded before READY is announced, so whoever opens the conversation on READY finds it.
+    fn ready(
+        &self,
+        task: &mut StartTask,
+        req: &StartRequest,
+        workspace: &std::path::Path,
+        sandbox: &Sandbox,
+        info: &ConversationInfo,
+        git_baseline: &str,
+    ) -> Result<(), Failed> {
         task.conversation_id = Some(info.id.clone());
-        // Recorded before READY is announced, so whoever opens it on READY finds it.
         let (repository, branch) = req.repository.describe();
         let workspace_text = workspace.display().to_string();
         self.records.put(&crate::conversation_records::NewRecord {
@@ -265,7 +343,7 @@ impl StartTaskService {
             model: Some(&req.llm.model),
             start_task_id: Some(&task.id),
             title: None,
-            git_fingerprint: Some(&git_baseline),
+            git_fingerprint: Some(git_baseline),
         })?;
         self.record(
             task,

@@ -25,3 +25,51 @@ pub fn agent_server_binary() -> PathBuf {
     }
     bin
 }
+
+/// Runs git in `dir`; a failure fails the test with git's own words.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes `dir` a git repository on `main` holding `files` (paths relative to it, folders made as
+/// needed), committed once by "t <t@e>" whatever the machine's git identity.
+pub fn committed_repo(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+        }
+        std::fs::write(&file, text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+    }
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "."]);
+    commit(dir, "init");
+}
+
+/// Commits what is staged, as "t <t@e>" whatever the machine's git identity.
+pub fn commit(dir: &Path, message: &str) {
+    git(
+        dir,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-qm",
+            message,
+        ],
+    );
+}

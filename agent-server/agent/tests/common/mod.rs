@@ -3,7 +3,6 @@
 pub mod fixture;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use berth_agent::conversation::Thresholds;
@@ -68,38 +67,19 @@ pub fn new_conversation(agent: AgentSpec, workspace: &Path, root: &Path) -> NewC
 /// A git repository holding a small Python project whose unit test fails: `add` subtracts.
 pub fn python_project(dir: &Path) -> PathBuf {
     let ws = dir.join("project");
-    std::fs::create_dir_all(&ws).unwrap();
-    std::fs::write(
-        ws.join("calc.py"),
-        "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n",
-    )
-    .unwrap();
-    std::fs::write(
-        ws.join("test_calc.py"),
-        "import unittest\n\nfrom calc import add, mul\n\n\nclass CalcTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n    def test_mul(self):\n        self.assertEqual(mul(2, 3), 6)\n\n\nif __name__ == \"__main__\":\n    unittest.main()\n",
-    )
-    .unwrap();
-    for args in [
-        vec!["init", "-q"],
-        vec!["add", "."],
-        vec![
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-qm",
-            "init",
+    berth_test_support::committed_repo(
+        &ws,
+        &[
+            (
+                "calc.py",
+                "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n",
+            ),
+            (
+                "test_calc.py",
+                "import unittest\n\nfrom calc import add, mul\n\n\nclass CalcTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n    def test_mul(self):\n        self.assertEqual(mul(2, 3), 6)\n\n\nif __name__ == \"__main__\":\n    unittest.main()\n",
+            ),
         ],
-    ] {
-        let ok = Command::new("git")
-            .args(&args)
-            .current_dir(&ws)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "git {args:?} failed");
-    }
+    );
     ws
 }
 

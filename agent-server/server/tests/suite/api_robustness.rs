@@ -224,26 +224,7 @@ async fn malformed_requests_get_clear_errors_and_lose_nothing() {
 async fn files_upload_download_and_git_changes() {
     let (tmp, llm, server, api) = setup(vec![], &[]).await;
     let ws = tmp.path().join("ws");
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(&ws)
-            .output()
-    };
-    git(&["init", "-q"]).unwrap();
-    std::fs::write(ws.join("a.txt"), "one\n").unwrap();
-    std::fs::write(ws.join("gone.txt"), "bye\n").unwrap();
-    git(&["add", "."]).unwrap();
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@e",
-        "commit",
-        "-qm",
-        "init",
-    ])
-    .unwrap();
+    berth_test_support::committed_repo(&ws, &[("a.txt", "one\n"), ("gone.txt", "bye\n")]);
     let id = api.create(&llm, &ws).await;
     let http = Client::new();
     let form = reqwest::multipart::Form::new().part(

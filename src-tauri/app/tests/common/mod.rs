@@ -14,18 +14,7 @@ pub fn server_binary() -> PathBuf {
     berth_test_support::agent_server_binary()
 }
 
-pub fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+pub use berth_test_support::{commit, committed_repo, git};
 
 /// Makes `dir` the folder of an ordinary user (uid 1000, the image's `agent`) when the tests run
 /// as root, as a user's project is theirs: Berth hands a Docker sandbox the folder's owner and
@@ -39,22 +28,6 @@ pub fn users_folder(dir: &Path) {
             .is_ok_and(|s| s.success());
         assert!(ok, "cannot chown {}", dir.display());
     }
-}
-
-/// Commits what is staged, as a test author.
-pub fn commit(dir: &Path, message: &str) {
-    git(
-        dir,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-qm",
-            message,
-        ],
-    );
 }
 
 pub async fn wait_for(client: &AgentClient, id: &str, want: ExecutionStatus) {

@@ -19,7 +19,7 @@ use berth_app::start::{StartRequest, StartStatus, StartTaskService};
 use berth_app::store::Store;
 use berth_protocol::{ExecutionStatus, LlmConfig};
 use berth_scripted_llm::{ScriptedLlm, Step};
-use common::{git, server_binary, wait_for};
+use common::{committed_repo, git, server_binary, wait_for};
 use serde_json::json;
 
 const IMAGE: &str = "berth-sandbox:test";
@@ -281,25 +281,14 @@ async fn the_running_limit_pauses_the_oldest_and_idle_sandboxes_pause() {
 async fn a_git_url_is_cloned_and_its_setup_runs_inside_the_container() {
     let fx = fixture(vec![], 3).await;
     let src = folder(&fx, "src");
-    git(&src, &["init", "-q", "-b", "main"]);
-    std::fs::create_dir_all(src.join(".openhands")).unwrap();
-    std::fs::write(
-        src.join(".openhands/setup.sh"),
-        "echo \"setup ran in $(pwd) as $(id -un)\" > setup.txt\n",
-    )
-    .unwrap();
-    std::fs::write(src.join(".openhands/pre-commit.sh"), "true\n").unwrap();
-    git(&src, &["add", "."]);
-    git(
+    committed_repo(
         &src,
         &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-qm",
-            "init",
+            (
+                ".openhands/setup.sh",
+                "echo \"setup ran in $(pwd) as $(id -un)\" > setup.txt\n",
+            ),
+            (".openhands/pre-commit.sh", "true\n"),
         ],
     );
     let bare = fx.tmp.path().join("remote.git");

@@ -11,38 +11,26 @@ use berth_app::repository::Repository;
 use berth_app::sandbox::process::ProcessSandboxService;
 use berth_app::sandbox::{SandboxService, SandboxSpec};
 use berth_app::start::{StartStatus, StartTask};
-use common::git;
 use common::process::{fixture, folder, request};
+use common::{committed_repo, git};
 
 #[tokio::test]
 async fn a_git_url_is_cloned_its_setup_runs_and_its_hook_runs_in_the_sandbox() {
     let fx = fixture(vec![]).await;
     let src = folder(&fx, "src-repo");
-    git(&src, &["init", "-q", "-b", "main"]);
-    std::fs::create_dir_all(src.join(".openhands")).unwrap();
-    std::fs::write(
-        src.join(".openhands/setup.sh"),
-        "echo setting up\necho ready > setup-ran.txt\n",
-    )
-    .unwrap();
-    std::fs::write(
-        src.join(".openhands/pre-commit.sh"),
-        // Inside the workspace: a confined process sandbox writes nowhere else.
-        "echo checked >> .git/berth-hook.log\n",
-    )
-    .unwrap();
-    std::fs::write(src.join("AGENTS.md"), "Run make test.").unwrap();
-    git(&src, &["add", "."]);
-    git(
+    committed_repo(
         &src,
         &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-qm",
-            "init",
+            (
+                ".openhands/setup.sh",
+                "echo setting up\necho ready > setup-ran.txt\n",
+            ),
+            // Inside the workspace: a confined process sandbox writes nowhere else.
+            (
+                ".openhands/pre-commit.sh",
+                "echo checked >> .git/berth-hook.log\n",
+            ),
+            ("AGENTS.md", "Run make test."),
         ],
     );
     let bare = fx

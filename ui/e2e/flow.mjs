@@ -103,6 +103,10 @@ try {
   await page.getByLabel("Confine the agent's commands", { exact: true }).uncheck();
   await page.getByRole("button", { name: "Save settings" }).click();
   await page.getByTestId("settings-note").filter({ hasText: "Saved." }).waitFor();
+  // Long conversations are summarized unless the user turns it off (the agent gets the setting).
+  if (!(await page.getByLabel("Summarize long conversations", { exact: false }).isChecked())) throw new Error("the condenser is off by default");
+  await page.getByRole("heading", { name: "Agent", exact: true }).scrollIntoViewIfNeeded();
+  await shot("3a-settings");
   await page.goto(url.replace(/\/\?.*$/, "/#/"));
   await page.locator("input[name=where]").fill(workspace);
   await page.locator("textarea[name=task]").fill("Run two commands");

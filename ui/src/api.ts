@@ -2,6 +2,7 @@
 // web mode's HTTP (`POST /api/call`, the token cookie set by the address `berth serve` printed).
 // Types come from src/generated/api.ts, generated from the Rust types.
 import type { ApiError, AppUpdate, ErrorCode, Request, Responses } from "./generated/api";
+import { invoke, isDesktop, listenDesktop } from "./platform";
 
 export type Command = Request["command"];
 export type ArgsOf<K extends Command> = Extract<Request, { command: K }>["args"];
@@ -19,22 +20,10 @@ export class CommandError extends Error {
   }
 }
 
-interface TauriGlobal {
-  core: { invoke: (cmd: string, args: unknown) => Promise<unknown> };
-  event: {
-    listen: (name: string, cb: (e: { payload: unknown }) => void) => Promise<() => void>;
-  };
-}
-
-function tauri(): TauriGlobal | undefined {
-  return (window as unknown as { __TAURI__?: TauriGlobal }).__TAURI__;
-}
-
 export async function call<K extends Command>(command: K, args: ArgsOf<K>): Promise<Responses[K]> {
-  const t = tauri();
-  if (t) {
+  if (isDesktop()) {
     try {
-      return (await t.core.invoke("call", { request: { command, args } })) as Responses[K];
+      return (await invoke("call", { request: { command, args } })) as Responses[K];
     } catch (e) {
       throw new CommandError(e as ApiError);
     }
@@ -62,11 +51,10 @@ export function subscribe(onUpdate: (update: AppUpdate) => void, onOpen?: () => 
 }
 
 function listen(onUpdate: (update: AppUpdate) => void, onOpen?: () => void): () => void {
-  const t = tauri();
-  if (t) {
+  if (isDesktop()) {
     let stop: (() => void) | undefined;
     let stopped = false;
-    t.event.listen("update", (e) => onUpdate(e.payload as AppUpdate)).then((un) => {
+    listenDesktop("update", (payload) => onUpdate(payload as AppUpdate)).then((un) => {
       if (stopped) un();
       else {
         stop = un;

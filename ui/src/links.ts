@@ -3,6 +3,7 @@
 // still clicks Start.
 import { call, errorText } from "./api";
 import type { DeepLink } from "./generated/api";
+import { invoke, isDesktop, listenDesktop } from "./platform";
 import { go } from "./route";
 
 const PREFILL = "berth.prefill";
@@ -31,25 +32,19 @@ export async function openLink(link: string): Promise<string | null> {
   }
 }
 
-interface ShellGlobal {
-  core: { invoke: (cmd: string, args?: unknown) => Promise<unknown> };
-  event: { listen: (name: string, cb: (e: { payload: unknown }) => void) => Promise<() => void> };
-}
-
 /** Listens to the shell (in the desktop app only); `onRefused` hears about links refused. */
 export function listenToShell(onRefused: (why: string) => void): () => void {
-  const shell = (window as unknown as { __TAURI__?: ShellGlobal }).__TAURI__;
-  if (!shell) return () => {};
+  if (!isDesktop()) return () => {};
   const drain = async () => {
-    const links = (await shell.core.invoke("take_links")) as string[];
+    const links = (await invoke("take_links")) as string[];
     for (const link of links) {
       const refused = await openLink(link);
       if (refused) onRefused(refused);
     }
   };
   const stops: Array<Promise<() => void>> = [
-    shell.event.listen("navigate", (e) => go(String(e.payload))),
-    shell.event.listen("deep_link", () => void drain()),
+    listenDesktop("navigate", (payload) => go(String(payload))),
+    listenDesktop("deep_link", () => void drain()),
   ];
   void drain();
   return () => stops.forEach((s) => s.then((stop) => stop()));

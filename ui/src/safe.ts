@@ -9,6 +9,7 @@
 //   title changes, clipboard writes, cursor games.
 import DOMPurify from "dompurify";
 import { marked } from "marked";
+import { invoke, isDesktop } from "./platform";
 
 const SAFE_URL = /^(?:https?:|mailto:)/i;
 
@@ -32,16 +33,11 @@ export function markdownHtml(source: string): string {
   });
 }
 
-interface TauriInvoke {
-  core: { invoke: (cmd: string, args: unknown) => Promise<unknown> };
-}
-
 /** Opens an http(s) or mailto link in the system browser once the user agrees; never in the app. */
 export async function openLink(url: string): Promise<void> {
   if (!SAFE_URL.test(url)) return;
   if (!window.confirm(`Open this link in your browser?\n\n${url}`)) return;
-  const t = (window as unknown as { __TAURI__?: TauriInvoke }).__TAURI__;
-  if (t) await t.core.invoke("open_link", { url });
+  if (isDesktop()) await invoke("open_link", { url });
   else window.open(url, "_blank", "noopener,noreferrer");
 }
 

@@ -184,6 +184,19 @@ pub enum CondenserSpec {
     },
 }
 
+impl CondenserSpec {
+    /// Summarizes the oldest events with `llm` once the history passes `max_size` events,
+    /// keeping the first ones (the system prompt and the task) as OpenHands does.
+    pub fn summarizing(llm: LlmConfig, max_size: usize) -> Self {
+        Self::LLMSummarizingCondenser {
+            llm: Box::new(llm),
+            max_size,
+            max_tokens: None,
+            keep_first: default_keep_first(),
+        }
+    }
+}
+
 fn default_max_size() -> usize {
     240
 }

@@ -42,6 +42,7 @@ fn request(ws: &Path) -> StartRequest {
         llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 10,
+        condense_after: None,
         setup_timeout: 60,
         git_token: None,
         sealing_key: None,

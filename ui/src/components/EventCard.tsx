@@ -56,7 +56,7 @@ export function EventCard({ event }: { event: Event }) {
             {event.security_risk !== "UNKNOWN" && <span className={`risk ${event.security_risk}`}>{event.security_risk} risk</span>}
           </div>
           {thought && <div className="thought">{thought}</div>}
-          {event.summary && !event.summary.startsWith(`${event.tool_name}: {`) && <div className="summary">{event.summary}</div>}
+          {event.summary && <div className="summary">{event.summary}</div>}
           {body}
         </div>
       );

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { call, errorText } from "../api";
 import type { FileEntry, FilePreview } from "../generated/api";
+import { download } from "../platform";
 
 /** `changed` moves when the watcher reports changes: the listing follows. */
 export function Files({ id, changed }: { id: string; changed: unknown }) {
@@ -14,13 +15,10 @@ export function Files({ id, changed }: { id: string; changed: unknown }) {
     call("ListFiles", { id, path: dir }).then(setEntries, (e) => setNote(errorText(e)));
   }, [id, dir, tick, changed]);
   const crumbs = dir ? dir.split("/") : [];
-  async function download(path: string) {
-    if (!("__TAURI__" in window)) {
-      window.location.href = `/api/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`;
-      return;
-    }
+  async function saveCopy(path: string) {
     try {
-      setNote(`Saved to ${await call("SaveFileCopy", { id, path })}`);
+      const saved = await download(`/api/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`, () => call("SaveFileCopy", { id, path }));
+      if (saved) setNote(`Saved to ${saved}`);
     } catch (e) {
       setNote(errorText(e));
     }
@@ -48,7 +46,7 @@ export function Files({ id, changed }: { id: string; changed: unknown }) {
       {preview && (
         <div className="preview">
           <div className="diff-head">
-            {preview.path} <button onClick={() => void download(preview.path)}>Download</button>
+            {preview.path} <button onClick={() => void saveCopy(preview.path)}>Download</button>
           </div>
           {preview.text !== null ? <pre data-testid="file-text">{preview.text}</pre> : <p>Binary or large file ({preview.size} bytes): download it to look.</p>}
         </div>

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { call, errorText } from "../api";
 import type { ConversationSummary, SearchHit } from "../generated/api";
+import { download } from "../platform";
 import { go } from "../route";
 import { takePrefill } from "../links";
 
@@ -71,13 +72,9 @@ export function Home() {
   }
 
   async function exportZip(id: string) {
-    if (!("__TAURI__" in window)) {
-      // Web mode: the browser downloads it.
-      window.location.href = `/api/export/${encodeURIComponent(id)}`;
-      return;
-    }
     try {
-      setNote(`Saved to ${await call("ExportConversation", { id, path: "" })}`);
+      const saved = await download(`/api/export/${encodeURIComponent(id)}`, () => call("ExportConversation", { id, path: "" }));
+      if (saved) setNote(`Saved to ${saved}`);
     } catch (e) {
       setError(errorText(e));
     }

@@ -1,11 +1,7 @@
 // The tray's quick prompt: a folder and a task, Start — then the main window shows it starting.
 import { useState } from "react";
 import { call, errorText } from "../api";
-
-interface WindowApi {
-  core: { invoke: (cmd: string, args?: unknown) => Promise<unknown> };
-  window: { getCurrentWindow: () => { close: () => Promise<void> } };
-}
+import { closeWindow, invoke, isDesktop } from "../platform";
 
 export function Quick() {
   const [where, setWhere] = useState("");
@@ -14,10 +10,9 @@ export function Quick() {
   async function start() {
     try {
       const t = await call("StartConversation", { repository: { kind: "local_folder", path: where.trim() }, task: task.trim() || null, profile: null, setup_script: "run" });
-      const shell = (window as unknown as { __TAURI__?: WindowApi }).__TAURI__;
-      if (shell) {
-        await shell.core.invoke("show_main", { path: `/start/${t.id}` });
-        await shell.window.getCurrentWindow().close();
+      if (isDesktop()) {
+        await invoke("show_main", { path: `/start/${t.id}` });
+        await closeWindow();
       } else {
         window.location.hash = `/start/${t.id}`;
       }

@@ -72,6 +72,8 @@ export function Settings() {
           <option value="never">never</option><option value="risky">for risky actions</option><option value="always">always</option>
         </select>
       </label>
+      <label className="check"><input type="checkbox" checked={s.agent.condenser} onChange={(e) => edit((d) => { d.agent.condenser = e.target.checked; })} />Summarize long conversations (the oldest events, by the same LLM)</label>
+      <label>Summarize past (events)<input type="number" min={20} disabled={!s.agent.condenser} value={s.agent.condenser_max_size} onChange={(e) => edit((d) => { d.agent.condenser_max_size = Number(e.target.value); })} /></label>
       <h2>Sandbox</h2>
       <label>Runtime
         <select value={s.sandbox.runtime} onChange={(e) => edit((d) => { d.sandbox.runtime = e.target.value as S["sandbox"]["runtime"]; })}>
@@ -107,6 +109,7 @@ export function Settings() {
       <button onClick={() => edit((d) => { d.mcp_servers.push({ kind: "stdio", name: "", command: "", args: [] }); })}>Add a program (stdio)</button>
       <button onClick={() => edit((d) => { d.mcp_servers.push({ kind: "http", name: "", url: "https://" }); })}>Add a server (HTTP)</button>
       <h2>Git identity</h2>
+      <p className="hint">Saved with your settings; the agent's commits do not use it yet (a process sandbox uses your own git configuration).</p>
       <label>Name<input value={s.git.name ?? ""} onChange={(e) => edit((d) => { d.git.name = e.target.value || null; })} /></label>
       <label>Email<input value={s.git.email ?? ""} onChange={(e) => edit((d) => { d.git.email = e.target.value || null; })} /></label>
       <h2>Webhooks</h2>

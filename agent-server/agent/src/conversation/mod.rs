@@ -5,6 +5,7 @@
 //! `ConversationStateUpdateEvent`s like OpenHands'; the `full_state` snapshot is published (not
 //! persisted) after a run ends, on pause and on interrupt.
 
+mod actions;
 mod controls;
 mod run;
 mod sealing;
@@ -568,36 +569,6 @@ impl Conversation {
                 dynamic_context: Some(TextContent::new(dynamic)),
             },
         );
-    }
-
-    /// Actions with no result yet (waiting for confirmation, or cut short).
-    pub fn pending_actions(&self) -> Vec<PendingAction> {
-        let data = self.data();
-        let answered: std::collections::HashSet<&str> = data
-            .events
-            .iter()
-            .filter(|e| e.is_observation_like())
-            .filter_map(Event::tool_call_id)
-            .collect();
-        data.events
-            .iter()
-            .filter_map(|e| match &e.body {
-                EventBody::ActionEvent {
-                    action: Some(action),
-                    tool_name,
-                    tool_call_id,
-                    security_risk,
-                    ..
-                } if !answered.contains(tool_call_id.as_str()) => Some(PendingAction {
-                    action_id: e.id.clone(),
-                    tool_name: tool_name.clone(),
-                    tool_call_id: tool_call_id.clone(),
-                    action: action.clone(),
-                    security_risk: *security_risk,
-                }),
-                _ => None,
-            })
-            .collect()
     }
 
     /// The agent's last word: the last `finish` message, else the last agent message, else "".

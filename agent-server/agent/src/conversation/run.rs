@@ -5,18 +5,17 @@
 
 use berth_protocol::{
     Action, ErrorClassification, EventBody, ExecutionStatus, FailureAction, FailureKind, Message,
-    MessageToolCall, SecurityRisk, Source, TextContent, state_key,
+    Source, state_key,
 };
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::stuck::{self, Verdict};
 use super::{Conversation, ConversationError, PendingAction};
 use crate::llm::{LlmError, StreamDelta};
-use crate::tools::validate_args;
 use crate::view::{to_messages, visible_events};
 
 enum Next {
@@ -135,29 +134,60 @@ impl Conversation {
     }
 
     async fn step(&self, cancel: &CancellationToken) -> Next {
-        // 1. Actions left without a result run now.
+        // Actions left without a result run first: this is how an accepted confirmation goes on.
         let pending = self.pending_actions();
         if !pending.is_empty() {
             return self.execute(pending).await;
         }
-
-        // 2. Condensation.
-        let (view, requested) = {
-            let data = self.data();
-            let last_condensation = data
-                .events
-                .iter()
-                .rposition(|e| matches!(e.body, EventBody::Condensation { .. }));
-            let requested = data.events[last_condensation.map_or(0, |i| i + 1)..]
-                .iter()
-                .any(|e| matches!(e.body, EventBody::CondensationRequest {}));
-            (visible_events(&data.events), requested)
+        let (view, requested) = self.view();
+        if let Some(next) = self.condense(&view, requested, cancel).await {
+            return next;
+        }
+        let response = match self.call_llm(&view, cancel).await {
+            Ok(response) => response,
+            Err(next) => return next,
         };
+        self.record_stats(self.inner.llm.usage_id(), self.inner.llm.metrics());
+        let calls = response.message.tool_calls.clone().unwrap_or_default();
+        if calls.is_empty() {
+            return self.on_text_reply(&response);
+        }
+        let batch = self.actions_from(&response, &calls);
+        if batch.is_empty() {
+            return Next::Continue;
+        }
+        if self.needs_confirmation(&batch) {
+            self.set_status(ExecutionStatus::WaitingForConfirmation);
+            return Next::Stop;
+        }
+        self.execute(batch).await
+    }
+
+    /// What the LLM sees, and whether a condensation was asked for since the last one.
+    fn view(&self) -> (Vec<berth_protocol::Event>, bool) {
+        let data = self.data();
+        let last_condensation = data
+            .events
+            .iter()
+            .rposition(|e| matches!(e.body, EventBody::Condensation { .. }));
+        let requested = data.events[last_condensation.map_or(0, |i| i + 1)..]
+            .iter()
+            .any(|e| matches!(e.body, EventBody::CondensationRequest {}));
+        (visible_events(&data.events), requested)
+    }
+
+    /// Summarizes the oldest events when the condenser asks; `Some` ends this step.
+    async fn condense(
+        &self,
+        view: &[berth_protocol::Event],
+        requested: bool,
+        cancel: &CancellationToken,
+    ) -> Option<Next> {
         if let Some(condenser) = &self.inner.condenser
-            && condenser.should_condense(&view, requested)
-            && let Some(plan) = condenser.plan(&view, requested)
+            && condenser.should_condense(view, requested)
+            && let Some(plan) = condenser.plan(view, requested)
         {
-            match condenser.summarize(&view, &plan, cancel).await {
+            match condenser.summarize(view, &plan, cancel).await {
                 Ok((summary, response_id)) => {
                     self.record_stats(condenser.llm.usage_id(), condenser.llm.metrics());
                     self.emit(
@@ -169,18 +199,27 @@ impl Conversation {
                             llm_response_id: response_id,
                         },
                     );
-                    return Next::Continue;
+                    return Some(Next::Continue);
                 }
-                Err(LlmError::Cancelled) => return Next::Stop,
+                Err(LlmError::Cancelled) => return Some(Next::Stop),
                 Err(e) => {
                     tracing::warn!(error = %e, "condensation failed; continuing with the full history")
                 }
             }
         }
 
-        // 3. The LLM call.
+        None
+    }
+
+    /// The LLM's answer to the history, streamed as deltas when the profile streams; `Err` is
+    /// what the loop does instead (stop, or go on after asking for a condensation).
+    async fn call_llm(
+        &self,
+        view: &[berth_protocol::Event],
+        cancel: &CancellationToken,
+    ) -> Result<crate::llm::LlmResponse, Next> {
         let max_chars = self.inner.llm.config().max_message_chars;
-        let messages = to_messages(&view, max_chars);
+        let messages = to_messages(view, max_chars);
         let schemas = self.inner.tools.schemas();
         let tx = self.inner.events_tx.clone();
         let on_delta = move |d: StreamDelta| {
@@ -199,17 +238,17 @@ impl Conversation {
         let streaming = self.inner.llm.config().stream;
         let delta_cb: Option<&(dyn Fn(StreamDelta) + Send + Sync)> =
             if streaming { Some(&on_delta) } else { None };
-        let response = match self
+        match self
             .inner
             .llm
             .complete(&messages, &schemas, cancel, delta_cb)
             .await
         {
-            Ok(r) => r,
-            Err(LlmError::Cancelled) => return Next::Stop,
+            Ok(r) => Ok(r),
+            Err(LlmError::Cancelled) => Err(Next::Stop),
             Err(LlmError::ContextWindowExceeded { .. }) if self.inner.condenser.is_some() => {
                 self.emit(Source::Environment, EventBody::CondensationRequest {});
-                return Next::Continue;
+                Err(Next::Continue)
             }
             Err(e) => {
                 self.emit(
@@ -221,165 +260,38 @@ impl Conversation {
                     },
                 );
                 self.set_status(ExecutionStatus::Error);
-                return Next::Stop;
-            }
-        };
-        self.record_stats(self.inner.llm.usage_id(), self.inner.llm.metrics());
-
-        // 4. The answer.
-        let calls = response.message.tool_calls.clone().unwrap_or_default();
-        if calls.is_empty() {
-            let text = response.message.text();
-            self.emit(
-                Source::Agent,
-                EventBody::MessageEvent {
-                    llm_message: response.message.clone(),
-                    llm_response_id: Some(response.id.clone()),
-                    activated_skills: vec![],
-                    extended_content: vec![],
-                    sender: None,
-                    critic_result: None,
-                },
-            );
-            if text.trim().is_empty() {
-                self.emit(Source::Environment, EventBody::MessageEvent {
-                    llm_message: Message::user("Your last answer was empty. Call a tool to make progress, or reply with a message (or call finish) if the task is complete."),
-                    llm_response_id: None,
-                    activated_skills: vec![],
-                    extended_content: vec![],
-                    sender: None,
-                    critic_result: None,
-                });
-                return Next::Continue;
-            }
-            self.set_status(ExecutionStatus::Finished);
-            return Next::Stop;
-        }
-
-        let thought: Vec<TextContent> = {
-            let t = response.message.text();
-            if t.trim().is_empty() {
-                vec![]
-            } else {
-                vec![TextContent::new(t)]
-            }
-        };
-        let llm_assesses = self.data().state.llm_assesses_risk();
-        let mut batch: Vec<PendingAction> = Vec::new();
-        for (i, call) in calls.iter().enumerate() {
-            let first = i == 0;
-            let parsed = self.parse_call(call);
-            let (action, risk, summary, error) = match parsed {
-                Ok((action, args)) => {
-                    let risk = if llm_assesses {
-                        args.get("security_risk")
-                            .and_then(|r| serde_json::from_value::<SecurityRisk>(r.clone()).ok())
-                            .unwrap_or_default()
-                    } else {
-                        SecurityRisk::Unknown
-                    };
-                    let summary = args
-                        .get("summary")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    (Some(action), risk, summary, None)
-                }
-                Err(msg) => (None, SecurityRisk::Unknown, None, Some(msg)),
-            };
-            let summary = summary.unwrap_or_else(|| format!("{}: {}", call.name, call.arguments));
-            let event = self.emit(
-                Source::Agent,
-                EventBody::ActionEvent {
-                    thought: if first { thought.clone() } else { vec![] },
-                    reasoning_content: if first {
-                        response.message.reasoning_content.clone()
-                    } else {
-                        None
-                    },
-                    thinking_blocks: if first {
-                        response.message.thinking_blocks.clone()
-                    } else {
-                        vec![]
-                    },
-                    responses_reasoning_item: None,
-                    action: action.clone(),
-                    tool_name: call.name.clone(),
-                    tool_call_id: call.id.clone(),
-                    tool_call: call.clone(),
-                    llm_response_id: response.id.clone(),
-                    security_risk: risk,
-                    critic_result: None,
-                    summary: Some(summary),
-                },
-            );
-            match (action, error) {
-                (Some(action), _) => batch.push(PendingAction {
-                    action_id: event.id,
-                    tool_name: call.name.clone(),
-                    tool_call_id: call.id.clone(),
-                    action,
-                    security_risk: risk,
-                }),
-                (None, Some(msg)) => {
-                    self.emit(
-                        Source::Agent,
-                        EventBody::AgentErrorEvent {
-                            tool_name: call.name.clone(),
-                            tool_call_id: call.id.clone(),
-                            error: msg,
-                            classification: Some(ErrorClassification::new(
-                                FailureKind::AgentAction,
-                                false,
-                                FailureAction::None,
-                            )),
-                        },
-                    );
-                }
-                (None, None) => {}
+                Err(Next::Stop)
             }
         }
-        if batch.is_empty() {
-            return Next::Continue;
-        }
-        let policy = self.data().state.confirmation_policy;
-        let only_builtins = batch.len() == 1
-            && matches!(
-                batch[0].action,
-                Action::FinishAction(_) | Action::ThinkAction(_)
-            );
-        if !only_builtins && batch.iter().any(|p| policy.should_confirm(p.security_risk)) {
-            self.set_status(ExecutionStatus::WaitingForConfirmation);
-            return Next::Stop;
-        }
-        self.execute(batch).await
     }
 
-    /// Validates one tool call: known tool, JSON object arguments, the tool's parameters.
-    fn parse_call(
-        &self,
-        call: &MessageToolCall,
-    ) -> Result<(Action, serde_json::Map<String, Value>), String> {
-        let Some(tool) = self.inner.tools.get(&call.name) else {
-            return Err(format!(
-                "Tool '{}' not found. Available: {:?}",
-                call.name,
-                self.inner.tools.names()
-            ));
-        };
-        let raw: Value = if call.arguments.trim().is_empty() {
-            json!({})
-        } else {
-            serde_json::from_str(&call.arguments).map_err(|e| {
-                format!(
-                    "Error validating tool '{}': the arguments are not valid JSON ({e}): {}",
-                    call.name, call.arguments
-                )
-            })?
-        };
-        let args = raw.as_object().cloned().unwrap_or_default();
-        let validated = validate_args(tool.as_ref(), &raw)?;
-        let action = tool.parse(validated)?;
-        Ok((action, args))
+    /// A reply with no tool call ends the turn; an empty one is sent back to the agent.
+    fn on_text_reply(&self, response: &crate::llm::LlmResponse) -> Next {
+        let text = response.message.text();
+        self.emit(
+            Source::Agent,
+            EventBody::MessageEvent {
+                llm_message: response.message.clone(),
+                llm_response_id: Some(response.id.clone()),
+                activated_skills: vec![],
+                extended_content: vec![],
+                sender: None,
+                critic_result: None,
+            },
+        );
+        if text.trim().is_empty() {
+            self.emit(Source::Environment, EventBody::MessageEvent {
+                llm_message: Message::user("Your last answer was empty. Call a tool to make progress, or reply with a message (or call finish) if the task is complete."),
+                llm_response_id: None,
+                activated_skills: vec![],
+                extended_content: vec![],
+                sender: None,
+                critic_result: None,
+            });
+            return Next::Continue;
+        }
+        self.set_status(ExecutionStatus::Finished);
+        Next::Stop
     }
 
     /// Runs actions in order, each result recorded as soon as it is there.
@@ -484,6 +396,7 @@ mod tests {
     use async_trait::async_trait;
     use berth_protocol::{AgentSpec, LlmConfig, Observation, ToolAnnotations};
     use berth_scripted_llm::{ScriptedLlm, Step};
+    use serde_json::Value;
 
     use super::*;
     use crate::tools::{Tool, ToolContext, ToolOptions, ToolSet, tool_by_name};
@@ -494,10 +407,10 @@ mod tests {
 
     #[async_trait]
     impl Tool for PanickingTerminal {
-        fn name(&self) -> &'static str {
+        fn name(&self) -> &str {
             self.0.name()
         }
-        fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+        fn kinds(&self) -> (&str, &str, &str) {
             self.0.kinds()
         }
         fn description(&self) -> String {

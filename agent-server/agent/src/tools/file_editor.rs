@@ -398,11 +398,11 @@ fn view_dir(path: &Path) -> String {
 
 #[async_trait]
 impl Tool for FileEditorTool {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "file_editor"
     }
 
-    fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+    fn kinds(&self) -> (&str, &str, &str) {
         (
             "FileEditorTool",
             "FileEditorAction",

@@ -33,9 +33,9 @@ pub struct ToolContext {
 #[async_trait]
 pub trait Tool: Send + Sync {
     /// The registered snake_case name (the LLM function name).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// The OpenHands class names: tool, action, observation.
-    fn kinds(&self) -> (&'static str, &'static str, &'static str);
+    fn kinds(&self) -> (&str, &str, &str);
     fn description(&self) -> String;
     /// JSON schema of the tool's own parameters.
     fn parameters(&self) -> Value;
@@ -177,7 +177,7 @@ impl ToolSet {
         self.tools.iter().find(|t| t.name() == name)
     }
 
-    pub fn names(&self) -> Vec<&'static str> {
+    pub fn names(&self) -> Vec<&str> {
         self.tools.iter().map(|t| t.name()).collect()
     }
 

@@ -76,10 +76,10 @@ fn listing(files: &[String], truncated: bool, none: &str) -> String {
 
 #[async_trait]
 impl Tool for GlobTool {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "glob"
     }
-    fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+    fn kinds(&self) -> (&str, &str, &str) {
         ("GlobTool", "GlobAction", "GlobObservation")
     }
     fn description(&self) -> String {
@@ -147,10 +147,10 @@ impl Tool for GlobTool {
 
 #[async_trait]
 impl Tool for GrepTool {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "grep"
     }
-    fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+    fn kinds(&self) -> (&str, &str, &str) {
         ("GrepTool", "GrepAction", "GrepObservation")
     }
     fn description(&self) -> String {

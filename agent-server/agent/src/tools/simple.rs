@@ -14,10 +14,10 @@ pub struct ThinkTool;
 
 #[async_trait]
 impl Tool for FinishTool {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "finish"
     }
-    fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+    fn kinds(&self) -> (&str, &str, &str) {
         ("FinishTool", "FinishAction", "FinishObservation")
     }
     fn description(&self) -> String {
@@ -50,10 +50,10 @@ impl Tool for FinishTool {
 
 #[async_trait]
 impl Tool for ThinkTool {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "think"
     }
-    fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+    fn kinds(&self) -> (&str, &str, &str) {
         ("ThinkTool", "ThinkAction", "ThinkObservation")
     }
     fn description(&self) -> String {

@@ -38,11 +38,11 @@ fn render(tasks: &[TaskItem]) -> String {
 
 #[async_trait]
 impl Tool for TaskTrackerTool {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "task_tracker"
     }
 
-    fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+    fn kinds(&self) -> (&str, &str, &str) {
         (
             "TaskTrackerTool",
             "TaskTrackerAction",

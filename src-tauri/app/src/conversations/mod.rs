@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use berth_protocol::{Event, LlmConfig};
+use berth_protocol::Event;
 use serde::{Deserialize, Serialize};
 
 pub use crate::conversation_records::{
@@ -22,12 +22,11 @@ pub use crate::conversation_records::{
 };
 use live::Live;
 pub use query::{SearchHit, export, search};
-use request::policy;
+
 pub use watch::RunWatch;
 
 use crate::agent_client::{AgentClient, ClientError};
 use crate::bridge::EventBridge;
-use crate::git_remote::GitRemote;
 use crate::paths::Paths;
 use crate::repository::Repository;
 use crate::sandbox::{SandboxError, SandboxService, SandboxStatus};
@@ -170,92 +169,17 @@ impl ConversationService {
         self.launch(request)
     }
 
-    fn request(
-        &self,
-        repository: Repository,
-        task: Option<String>,
-        profile: Option<&str>,
-        continue_conversation: Option<String>,
-    ) -> Result<StartRequest, ConversationError> {
-        let inner = &self.inner;
-        let settings = inner.settings.load()?;
-        let profile = match profile {
-            Some(name) => settings
-                .llm_profiles
-                .iter()
-                .find(|p| p.name == name)
-                .ok_or_else(|| {
-                    ConversationError::Invalid(format!("there is no LLM profile called '{name}'"))
-                })?,
-            None => settings.active().ok_or(ConversationError::NoModel)?,
-        };
-        let mut llm = LlmConfig::new(&profile.model);
-        llm.base_url = profile.base_url.clone().filter(|u| !u.is_empty());
-        llm.api_key = inner.secrets.get(SecretKind::Llm, &profile.name)?;
-        let secrets = inner.secrets.custom_values()?;
-        let git_token = match &repository {
-            Repository::GitUrl { url, .. } => {
-                let remote =
-                    GitRemote::parse(url).map_err(|e| ConversationError::Invalid(e.to_string()))?;
-                match remote.provider() {
-                    Some(p) => inner.secrets.get(SecretKind::Provider, p.as_str())?,
-                    None => None,
-                }
-            }
-            Repository::LocalFolder { .. } => None,
-        };
-        // No sandbox knows the LLM key or the token, so the app masks them in what the agent
-        // writes; custom secrets the agent-server masks too.
-        for value in llm.api_key.iter().chain(git_token.iter()) {
-            inner.bridge.mask(value);
-        }
-        for (_, value, _) in &secrets {
-            inner.bridge.mask(value);
-        }
-        // Without secrets there is nothing to seal, and no keychain is needed.
-        let sealing_key = if llm.api_key.is_some() || !secrets.is_empty() {
-            Some(inner.secrets.sealing_key()?)
-        } else {
-            None
-        };
-        Ok(StartRequest {
-            repository,
-            task,
-            llm,
-            llm_profile: Some(profile.name.clone()),
-            confirmation_policy: policy(settings.agent.confirmation),
-            max_iterations: settings.agent.max_iterations,
-            setup_timeout: crate::start::DEFAULT_SETUP_TIMEOUT_SECS,
-            git_token,
-            sealing_key,
-            secrets,
-            continue_conversation,
-            setup_script: Default::default(),
-            confinement: settings.sandbox.confinement.clone(),
-        })
-    }
-
     fn launch(&self, request: StartRequest) -> Result<StartTask, ConversationError> {
-        let mut updates = self.inner.starts.subscribe();
-        let task = self.inner.starts.spawn(request)?;
+        let (task, ended) = self.inner.starts.spawn(request)?;
         let service = self.clone();
-        let task_id = task.id.clone();
         tokio::spawn(async move {
-            let done = loop {
-                match updates.recv().await {
-                    Ok(t) if t.id == task_id && t.status.is_final() => break Some(t),
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        if let Ok(t) = service.inner.starts.get(&task_id)
-                            && t.status.is_final()
-                        {
-                            break Some(t);
-                        }
-                    }
-                    Err(_) => break None,
+            let done = match ended.await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!(error = %e, "a start task stopped before it ended");
+                    return;
                 }
             };
-            let Some(done) = done else { return };
             if done.status == StartStatus::Ready {
                 if let Err(e) = service.adopt(&done).await {
                     tracing::warn!(task = %done.id, error = %e, "could not take over a started conversation");

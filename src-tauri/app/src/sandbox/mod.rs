@@ -1,5 +1,6 @@
 //! Sandboxes: where an agent-server runs for a conversation. Two kinds behind one trait:
-//! a local process (no isolation; the default without Docker) and, next, a Docker container.
+//! a local process (confined by the OS where it can be; the default without Docker) or a Docker
+//! container.
 //! Every sandbox is recorded in the database so a restarted app finds it again.
 
 mod confinement;

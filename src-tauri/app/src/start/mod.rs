@@ -94,6 +94,9 @@ pub struct StartRequest {
     pub confirmation_policy: ConfirmationPolicy,
     #[serde(default = "default_iterations")]
     pub max_iterations: u32,
+    /// Events kept before older ones are summarized by the same LLM; `None`: never condensed.
+    #[serde(default)]
+    pub condense_after: Option<usize>,
     /// Seconds `.openhands/setup.sh` may run.
     #[serde(default = "default_setup_timeout")]
     pub setup_timeout: u64,
@@ -328,14 +331,20 @@ impl StartTaskService {
     }
 
     /// Records a new task and runs it in the background; returns it in state WORKING.
-    pub fn spawn(&self, request: StartRequest) -> Result<StartTask, StartError> {
+    /// Records a new task and runs it in the background; the handle yields the task as it
+    /// ended (READY or ERROR).
+    pub fn spawn(
+        &self,
+        request: StartRequest,
+    ) -> Result<(StartTask, tokio::task::JoinHandle<StartTask>), StartError> {
         let task = self.create(&request)?;
         let service = self.clone();
         let mut running = task.clone();
-        tokio::spawn(async move {
+        let ended = tokio::spawn(async move {
             service.drive(&mut running, request).await;
+            running
         });
-        Ok(task)
+        Ok((task, ended))
     }
 
     /// Records a new task and runs it to READY or ERROR.
@@ -379,7 +388,9 @@ impl StartTaskService {
             {
                 tracing::warn!(sandbox = %id, error = %e, "could not remove the sandbox of a failed start");
             }
-            let _ = self.record(task, StartStatus::Error, Some(reason));
+            if let Err(e) = self.record(task, StartStatus::Error, Some(reason)) {
+                tracing::error!(task = %task.id, error = %e, "could not record that a start failed");
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use berth_protocol::api::{
     DEFAULT_TOOLS, SecretInput, SendMessageRequest, StartConversationRequest, WorkspaceRequest,
 };
-use berth_protocol::{AgentSpec, ConfirmationPolicy, ConversationInfo};
+use berth_protocol::{AgentSpec, CondenserSpec, ConfirmationPolicy, ConversationInfo};
 use serde_json::json;
 
 use super::{Failed, SetupScript, StartRequest, StartStatus, StartTask, StartTaskService, repo};
@@ -278,7 +278,11 @@ impl StartTaskService {
                 )
             })
             .collect();
-        let agent = AgentSpec::new(llm, DEFAULT_TOOLS);
+        let mut agent = AgentSpec::new(llm.clone(), DEFAULT_TOOLS);
+        // The condenser's calls go through the gateway as the agent's do.
+        agent.condenser = req
+            .condense_after
+            .map(|max| CondenserSpec::summarizing(llm, max));
         let mut body = StartConversationRequest {
             agent: Some(
                 serde_json::to_value(&agent)

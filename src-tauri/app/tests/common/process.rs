@@ -65,6 +65,7 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
         llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 50,
+        condense_after: None,
         setup_timeout: 30,
         git_token: None,
         sealing_key: None,

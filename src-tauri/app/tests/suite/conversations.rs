@@ -12,7 +12,7 @@ use berth_app::conversations::{ConversationError, NewConversation, PageRequest, 
 use berth_app::repository::Repository;
 use berth_app::sandbox::SandboxStatus;
 use berth_scripted_llm::Step;
-use common::app::{LLM_KEY, app_fixture, folder, open, ready, status};
+use common::app::{LLM_KEY, app_fixture, folder, open, ready, start_local, status};
 use serde_json::json;
 
 fn local(path: &std::path::Path, task: &str) -> NewConversation {
@@ -284,6 +284,7 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
         llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 10,
+        condense_after: None,
         setup_timeout: 30,
         git_token: None,
         sealing_key: None,
@@ -378,4 +379,38 @@ async fn a_second_app_on_the_same_home_leaves_the_first_ones_start_alone() {
             .await
             .is_ok_and(|s| s.status == SandboxStatus::Running)
     );
+}
+
+/// The agent settings a user saves reach the agent: with the condenser on, the conversation's
+/// agent summarizes past the size the settings give (through the same gateway as the agent);
+/// with it off, there is no condenser at all.
+#[tokio::test]
+async fn the_condenser_setting_reaches_the_agent() {
+    for (on, max) in [(true, 30), (false, 30)] {
+        let fx = app_fixture(vec![Step::text("done")], |s| {
+            s.agent.condenser = on;
+            s.agent.condenser_max_size = max;
+        })
+        .await;
+        let ws = folder(&fx, "repo");
+        let task = start_local(&fx, &ws, Some("hello"));
+        let id = ready(&fx.app, &task).await.conversation_id.unwrap();
+        status(&fx.app, &id, "finished").await;
+        let hex = id.replace('-', "");
+        let stored = fx.home.join("conversations").join(&hex).join(&hex);
+        let state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(stored.join("base_state.json")).unwrap())
+                .unwrap();
+        let condenser = &state["agent"]["condenser"];
+        if on {
+            assert_eq!(condenser["kind"], "LLMSummarizingCondenser", "{condenser}");
+            assert_eq!(condenser["max_size"], max);
+            assert_eq!(
+                condenser["llm"]["base_url"], state["agent"]["llm"]["base_url"],
+                "the condenser calls the LLM the way the agent does"
+            );
+        } else {
+            assert!(condenser.is_null(), "{condenser}");
+        }
+    }
 }

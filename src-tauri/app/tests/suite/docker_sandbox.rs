@@ -87,6 +87,7 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 50,
+        condense_after: None,
         setup_timeout: 60,
         git_token: None,
         sealing_key: None,

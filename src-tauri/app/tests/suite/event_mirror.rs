@@ -55,6 +55,7 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
         llm_profile: None,
         confirmation_policy: Default::default(),
         max_iterations: 20,
+        condense_after: None,
         setup_timeout: 30,
         git_token: None,
         sealing_key: None,

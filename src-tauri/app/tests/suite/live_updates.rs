@@ -18,7 +18,7 @@ use berth_app::conversations::NewConversation;
 use berth_app::repository::Repository;
 use berth_app::settings::Webhook;
 use berth_scripted_llm::Step;
-use common::app::{app_fixture, folder, ready, status};
+use common::app::{app_fixture, folder, ready, start_local, status};
 use common::git;
 use serde_json::{Value, json};
 
@@ -187,16 +187,7 @@ async fn a_conversations_summary_reaches_the_views_as_it_changes() {
     .await;
     let ws = folder(&fx, "repo");
     let mut updates = fx.app.updates();
-    let task = fx
-        .app
-        .conversations
-        .start(NewConversation {
-            repository: Repository::LocalFolder { path: ws },
-            task: Some("Say hi to the team\nand nothing else".into()),
-            profile: None,
-            setup_script: Default::default(),
-        })
-        .unwrap();
+    let task = start_local(&fx, &ws, Some("Say hi to the team\nand nothing else"));
     let task = ready(&fx.app, &task).await;
     let id = task.conversation_id.unwrap();
 

@@ -383,11 +383,11 @@ fn hex8(text: &str) -> String {
 
 #[async_trait]
 impl Tool for TerminalTool {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "terminal"
     }
 
-    fn kinds(&self) -> (&'static str, &'static str, &'static str) {
+    fn kinds(&self) -> (&str, &str, &str) {
         ("TerminalTool", "TerminalAction", "TerminalObservation")
     }
 

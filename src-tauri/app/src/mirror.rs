@@ -187,6 +187,31 @@ mod tests {
         .unwrap()
     }
 
+    /// A sandbox's agent-server writes its own events: a status value the protocol does not
+    /// know is stored as an event but never becomes the conversation's status, and no summary
+    /// update goes out for it.
+    #[test]
+    fn a_status_the_protocol_does_not_know_is_not_taken() {
+        let (_dir, store) = store_with(&["c"]);
+        let mirror = EventMirror::new(store.clone());
+        let records = crate::conversation_records::ConversationRecords::new(store);
+        let state = |id: &str, value: &str| -> Event {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "timestamp": "2026-12-01T10:00:00", "source": "environment",
+                "kind": "ConversationStateUpdateEvent", "key": "execution_status", "value": value
+            }))
+            .unwrap()
+        };
+        let odd = state("s1", "owned_by_the_agent");
+        assert!(mirror.insert("c", &odd).unwrap());
+        assert_eq!(records.get("c").unwrap().unwrap().status, None);
+        assert!(records.summary_after("c", &odd).is_none());
+        let done = state("s2", "finished");
+        assert!(mirror.insert("c", &done).unwrap());
+        assert_eq!(mirror.status("c").unwrap(), Some(ExecutionStatus::Finished));
+        assert!(records.summary_after("c", &done).is_some());
+    }
+
     fn store_with(conversations: &[&str]) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("berth.db")).unwrap();

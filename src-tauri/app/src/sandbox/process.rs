@@ -132,12 +132,22 @@ fn is_agent_server(pid: i32) -> bool {
     }
 }
 
-/// Whether the process is stopped (SIGSTOP), from /proc.
-fn is_stopped(pid: i32) -> bool {
+/// The process's state letter from /proc (`R`, `S`, `T`, `Z`…), `None` without /proc.
+fn state_of(pid: i32) -> Option<char> {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| s.rfind(')').and_then(|i| s[i + 2..].chars().next()))
-        .is_some_and(|state| state == 'T')
+}
+
+/// Whether the process is stopped (SIGSTOP), from /proc.
+fn is_stopped(pid: i32) -> bool {
+    state_of(pid) == Some('T')
+}
+
+/// Whether the process still runs: a killed process drops its command line before it becomes a
+/// zombie, so after a kill only "gone or a zombie" means it is over.
+fn has_exited(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_err() || matches!(state_of(pid), Some('Z' | 'X'))
 }
 
 impl ProcessSandboxService {
@@ -451,7 +461,7 @@ impl SandboxService for ProcessSandboxService {
             // A stopped group must be continued to die promptly.
             let _ = killpg(group, Signal::SIGCONT);
             let deadline = Instant::now() + Duration::from_secs(5);
-            while is_agent_server(pid) && Instant::now() < deadline {
+            while !has_exited(pid) && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }

@@ -18,11 +18,9 @@ use common::process::{fixture, folder, request};
 use common::{server_binary, wait_for};
 use serde_json::json;
 
+/// Alive and not a zombie; a process that vanishes while it is read is not alive.
 fn pid_alive(pid: i32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap()
-            .contains(") Z ")
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
 }
 
 #[tokio::test]

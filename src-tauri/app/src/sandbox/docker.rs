@@ -11,14 +11,11 @@
 //! Containers carry labels, so a restarted app finds them even without its database.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bollard::Docker;
-use bollard::models::{
-    ContainerCreateBody, ContainerStateStatusEnum, HostConfig, Mount, MountType, PortBinding,
-};
+use bollard::models::ContainerStateStatusEnum;
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
@@ -26,10 +23,10 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
+use super::container_config;
 pub use super::container_user::share_with_container;
-use super::container_user::{
-    CONTAINER_KEYS_DIR, CONTAINER_KEYS_PARENT, chown, container_ids, keys_archive, user_of,
-};
+use super::container_user::{CONTAINER_KEYS_PARENT, chown, container_ids, keys_archive, user_of};
+pub use super::docker_options::DockerOptions;
 use super::keys::SandboxKeys;
 use super::logs::SandboxLogs;
 use super::network;
@@ -46,43 +43,10 @@ pub const LABEL_WORKSPACE: &str = "berth.workspace";
 /// Which Berth home a container belongs to: an app adopts only its own home's containers, never
 /// those of another Berth on the same engine (another user's, a test's) — it would pause them.
 pub const LABEL_HOME: &str = "berth.home";
-pub const CONTAINER_WORKSPACE: &str = "/workspace/project";
-pub const CONTAINER_CONVERSATIONS: &str = "/home/agent/conversations";
+pub use super::container_config::{CONTAINER_CONVERSATIONS, CONTAINER_WORKSPACE};
 
 use super::engine::candidate_sockets;
 pub use super::engine::{connect, connect_to};
-
-#[derive(Debug, Clone)]
-pub struct DockerOptions {
-    pub image: String,
-    /// CPUs per sandbox (fractions allowed); `None` = no limit.
-    pub cpus: Option<f64>,
-    pub memory_mb: Option<u64>,
-    /// Running sandboxes allowed; starting one more pauses the least recently used.
-    pub max_running: usize,
-    pub health_timeout: Duration,
-    /// The agent-server binary to put in an image built on demand.
-    pub agent_server_binary: Option<PathBuf>,
-    /// The image to build on; `None` = `berth-base:bookworm` when present, else Debian's slim image.
-    pub base_image: Option<String>,
-    /// Where to look for the engine (`unix://…`, `tcp://…`); `None` = the usual places.
-    pub engine_addresses: Option<Vec<String>>,
-}
-
-impl Default for DockerOptions {
-    fn default() -> Self {
-        Self {
-            image: "berth-sandbox:latest".into(),
-            cpus: Some(2.0),
-            memory_mb: Some(4096),
-            max_running: 3,
-            health_timeout: Duration::from_secs(60),
-            agent_server_binary: None,
-            base_image: None,
-            engine_addresses: None,
-        }
-    }
-}
 
 pub struct DockerSandboxService {
     pub(super) docker: Docker,
@@ -109,16 +73,6 @@ fn not_found(e: &bollard::errors::Error) -> bool {
             ..
         }
     )
-}
-
-fn bind(source: &Path, target: &str) -> Mount {
-    Mount {
-        source: Some(source.display().to_string()),
-        target: Some(target.to_string()),
-        typ: Some(MountType::BIND),
-        read_only: Some(false),
-        ..Default::default()
-    }
 }
 
 impl DockerSandboxService {
@@ -367,6 +321,38 @@ impl DockerSandboxService {
 
     /// Removes the network of a sandbox that failed to start; the start's own error is what
     /// the user needs, so this one is only logged.
+    /// Creates the container; its network goes again when that fails.
+    async fn create_container(
+        &self,
+        id: &str,
+        body: bollard::models::ContainerCreateBody,
+    ) -> Result<String, SandboxError> {
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&format!("berth-{id}"))
+            .build();
+        match self.docker.create_container(Some(options), body).await {
+            Ok(created) => Ok(created.id),
+            Err(e) => {
+                self.forget_network(id).await;
+                Err(SandboxError::Start(format!(
+                    "Docker could not create the container: {e}"
+                )))
+            }
+        }
+    }
+
+    /// Removes a container whose start failed. The start's own error is what the user needs; a
+    /// failed clean-up is only logged.
+    async fn discard(&self, id: &str, cid: &str) {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(gone) = self.docker.remove_container(cid, Some(options)).await {
+            tracing::warn!(sandbox = %id, error = %gone, "could not remove a failed sandbox's container");
+        }
+    }
+
     async fn forget_network(&self, id: &str) {
         if let Err(e) = network::remove(&self.docker, id).await {
             tracing::warn!(sandbox = %id, error = %e, "could not remove a failed sandbox's network");
@@ -426,63 +412,15 @@ impl SandboxService for DockerSandboxService {
             (LABEL_HOME.to_string(), self.home_label()),
         ]);
         let network = network::create(&self.docker, &id, &labels).await?;
-        let host_config = HostConfig {
-            network_mode: Some(network),
-            port_bindings: Some(HashMap::from([(
-                "8000/tcp".to_string(),
-                Some(vec![PortBinding {
-                    host_ip: Some("127.0.0.1".into()),
-                    host_port: Some(String::new()),
-                }]),
-            )])),
-            // Mount structs, not "src:dst" strings, so a ':' in a host path cannot change them.
-            mounts: Some(vec![
-                bind(&host_ws, CONTAINER_WORKSPACE),
-                bind(&conversations, CONTAINER_CONVERSATIONS),
-            ]),
-            nano_cpus: self.options.cpus.map(|c| (c * 1e9) as i64),
-            memory: self.options.memory_mb.map(|m| (m * 1024 * 1024) as i64),
-            extra_hosts: Some(vec!["host.docker.internal:host-gateway".into()]),
-            cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(vec!["no-new-privileges".into()]),
-            pids_limit: Some(4096),
-            ..Default::default()
-        };
-        let body = ContainerCreateBody {
-            image: Some(self.options.image.clone()),
-            env: Some(vec![
-                format!(
-                    "{}={CONTAINER_KEYS_PARENT}/{CONTAINER_KEYS_DIR}/keys.json",
-                    berth_protocol::KEYS_FILE_ENV
-                ),
-                format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
-            ]),
-            labels: Some(labels),
-            exposed_ports: Some(vec!["8000/tcp".into()]),
-            user: Some(format!("{}:{}", ids.0, ids.1)),
-            working_dir: Some(CONTAINER_WORKSPACE.into()),
-            host_config: Some(host_config),
-            ..Default::default()
-        };
-        let name = format!("berth-{id}");
-        let created = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-                body,
-            )
-            .await
-            .map_err(|e| {
-                SandboxError::Start(format!("Docker could not create the container: {e}"))
-            });
-        let created = match created {
-            Ok(created) => created,
-            Err(e) => {
-                self.forget_network(&id).await;
-                return Err(e);
-            }
-        };
-        let cid = created.id;
+        let body = container_config::body(
+            &self.options,
+            network,
+            &host_ws,
+            &conversations,
+            ids,
+            labels,
+        );
+        let cid = self.create_container(&id, body).await?;
         let stamp = now();
         let mut sandbox = Sandbox {
             id: id.clone(),
@@ -507,22 +445,7 @@ impl SandboxService for DockerSandboxService {
             self.wait_healthy(&id, &cid, &sandbox.agent_url).await
         };
         if let Err(e) = started.await {
-            // The start's own error is what the user needs; a failed clean-up is only logged.
-            if let Err(gone) = self
-                .docker
-                .remove_container(
-                    &cid,
-                    Some(
-                        RemoveContainerOptionsBuilder::default()
-                            .force(true)
-                            .v(true)
-                            .build(),
-                    ),
-                )
-                .await
-            {
-                tracing::warn!(sandbox = %id, error = %gone, "could not remove a failed sandbox's container");
-            }
+            self.discard(&id, &cid).await;
             self.forget_network(&id).await;
             self.records
                 .set_status(&id, SandboxStatus::Error, Some(&e.to_string()))?;

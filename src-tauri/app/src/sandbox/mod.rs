@@ -4,8 +4,10 @@
 //! Every sandbox is recorded in the database so a restarted app finds it again.
 
 mod confinement;
+mod container_config;
 mod container_user;
 pub mod docker;
+mod docker_options;
 mod engine;
 mod image;
 pub mod keys;
@@ -76,6 +78,11 @@ pub enum SandboxStatus {
 impl SandboxStatus {
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+
+    /// Whether its process or container should be there (starting, running or paused).
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Starting | Self::Running | Self::Paused)
     }
 }
 

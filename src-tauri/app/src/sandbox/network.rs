@@ -157,40 +157,7 @@ pub(super) async fn keep_off_link_local(
         .await
         .map_err(|e| fail(e.to_string()))?
         .id;
-    let ran = async {
-        docker
-            .start_container(&helper, None)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        let mut waits = docker.wait_container(&helper, None::<WaitContainerOptions>);
-        let code = match waits.next().await {
-            Some(Ok(done)) => done.status_code,
-            // bollard reports a non-zero exit as an error carrying the code.
-            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-            Some(Err(e)) => return Err(fail(e.to_string())),
-            None => return Err(fail("the helper container vanished".into())),
-        };
-        if code == 0 {
-            return Ok(());
-        }
-        let mut said = String::new();
-        let mut logs = docker.logs(
-            &helper,
-            Some(LogsOptions {
-                stdout: true,
-                stderr: true,
-                ..Default::default()
-            }),
-        );
-        while let Some(Ok(line)) = logs.next().await {
-            said.push_str(&line.to_string());
-        }
-        Err(fail(format!(
-            "exit {code}: {}. The sandbox image needs `ip` (iproute2)",
-            said.trim()
-        )))
-    }
-    .await;
+    let ran = run_helper(docker, &helper).await.map_err(fail);
     let removed = docker
         .remove_container(
             &helper,
@@ -204,4 +171,39 @@ pub(super) async fn keep_off_link_local(
         tracing::warn!(error = %e, "could not remove the route helper container");
     }
     ran
+}
+
+/// Runs the helper to its end; `Err` with what it said when it fails.
+async fn run_helper(docker: &Docker, helper: &str) -> Result<(), String> {
+    docker
+        .start_container(helper, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut waits = docker.wait_container(helper, None::<WaitContainerOptions>);
+    let code = match waits.next().await {
+        Some(Ok(done)) => done.status_code,
+        // bollard reports a non-zero exit as an error carrying the code.
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+        Some(Err(e)) => return Err(e.to_string()),
+        None => return Err("the helper container vanished".into()),
+    };
+    if code == 0 {
+        return Ok(());
+    }
+    let mut said = String::new();
+    let mut logs = docker.logs(
+        helper,
+        Some(LogsOptions {
+            stdout: true,
+            stderr: true,
+            ..Default::default()
+        }),
+    );
+    while let Some(Ok(line)) = logs.next().await {
+        said.push_str(&line.to_string());
+    }
+    Err(format!(
+        "exit {code}: {}. The sandbox image needs `ip` (iproute2)",
+        said.trim()
+    ))
 }

@@ -8,7 +8,7 @@
 //! is kept in a bounded ring while this app instance runs. Its keys reach it in a keys file it
 //! deletes (see [`super::keys`]), never in its environment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -17,9 +17,10 @@ use berth_protocol::ConfinementState;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
 
 use super::keys::{SandboxKeys, write_private};
-use super::logs::SandboxLogs;
+use super::logs::{LogRing, SandboxLogs};
 use super::{
     HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
     SandboxStatus,
@@ -120,6 +121,26 @@ fn passed_environment() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
         .collect()
 }
 
+/// Copies the process's stdout and stderr, line by line, into its log ring.
+fn collect_output(child: &mut Child, ring: &LogRing) {
+    let streams = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        child.stderr.take().map(|s| Box::new(s) as _),
+    ];
+    for stream in streams.into_iter().flatten() {
+        let ring = ring.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                ring.push(&line);
+            }
+        });
+    }
+}
+
 /// Whether `pid` is alive and is an agent-server (not a recycled pid).
 fn is_agent_server(pid: i32) -> bool {
     if kill(Pid::from_raw(pid), None).is_err() {
@@ -192,53 +213,14 @@ impl ProcessSandboxService {
         attempt: usize,
     ) -> Result<Sandbox, SandboxError> {
         let port = free_port(self.ports.as_ref(), attempt)?;
-        let dir = self.paths.sandbox_dir(id);
         // The server deletes it once read; written anew for every attempt.
-        let keys_path = dir.join("server-keys.json");
+        let keys_path = self.paths.sandbox_dir(id).join("server-keys.json");
         write_private(&keys_path, keys_file)
             .map_err(|e| SandboxError::Start(format!("cannot hand over the keys: {e}")))?;
-        let conversations = spec.conversations_root(&self.paths, id)?;
-        let policy = super::confinement::policy(&self.paths, &dir, spec);
-        let policy = serde_json::to_string(&policy).map_err(|e| {
-            SandboxError::Other(format!("cannot write the confinement policy: {e}"))
-        })?;
-        let mut cmd = tokio::process::Command::new(&self.binary);
-        // The app's own environment (cloud keys, tokens, the D-Bus session) is not the agent's.
-        cmd.env_clear().envs(passed_environment());
-        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .env(berth_protocol::KEYS_FILE_ENV, &keys_path)
-            .env("OH_CONVERSATIONS_PATH", conversations)
-            .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
-            .env(berth_protocol::CONFINEMENT_ENV, policy)
-            .current_dir(&spec.workspace)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own group: signals reach its shells too, and it outlives the app.
-            .process_group(0);
-        let mut child = cmd.spawn().map_err(|e| {
-            SandboxError::Start(format!("cannot run {}: {e}", self.binary.display()))
-        })?;
+        let mut child = self.launch(id, spec, &keys_path, port)?;
         let pid = child.id().map(|p| p as i32);
         let ring = self.logs.start(id);
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child.stderr.take().map(|s| Box::new(s) as _),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let ring = ring.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    ring.push(&line);
-                }
-            });
-        }
+        collect_output(&mut child, &ring);
         let url = format!("http://127.0.0.1:{port}");
         let stamp = now();
         let sandbox = Sandbox {
@@ -256,35 +238,8 @@ impl ProcessSandboxService {
             confinement: None,
         };
         self.records.put(&sandbox)?;
-        let started = Instant::now();
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                if let Err(e) = std::fs::remove_file(&keys_path)
-                    && e.kind() != std::io::ErrorKind::NotFound
-                {
-                    tracing::warn!(file = %keys_path.display(), error = %e, "cannot remove an unread keys file");
-                }
-                // Give the readers a moment to collect what it printed.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                return Err(SandboxError::Start(format!(
-                    "the agent-server exited ({status}) before answering:\n{}",
-                    ring.tail(20)
-                )));
-            }
-            if self.healthy(&url).await {
-                break;
-            }
-            if started.elapsed() > self.health_timeout {
-                if let Some(pid) = pid {
-                    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-                }
-                return Err(SandboxError::Unhealthy {
-                    timeout: self.health_timeout,
-                    logs: ring.tail(20),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.wait_until_healthy(&mut child, &url, &keys_path, &ring)
+            .await?;
         let confinement = self.confinement(id, &url).await;
         if spec.confinement.required && !confinement.is_confined() {
             if let Some(pid) = pid
@@ -298,25 +253,7 @@ impl ProcessSandboxService {
             };
             return Err(SandboxError::Unconfined(reason));
         }
-        // Reap it when it exits, and record that it is gone.
-        let records = self.records.clone();
-        let id2 = id.to_string();
-        tokio::spawn(async move {
-            let status = child.wait().await;
-            let why = match status {
-                Ok(s) => format!("the agent-server process exited ({s})"),
-                Err(e) => format!("the agent-server process was lost: {e}"),
-            };
-            if let Ok(Some(rec)) = records.get(&id2)
-                && rec.pid == pid
-                && matches!(
-                    rec.status,
-                    SandboxStatus::Running | SandboxStatus::Paused | SandboxStatus::Starting
-                )
-            {
-                let _ = records.set_status(&id2, SandboxStatus::Missing, Some(&why));
-            }
-        });
+        self.reap_when_gone(child, id, pid);
         let running = Sandbox {
             status: SandboxStatus::Running,
             confinement: Some(confinement),
@@ -324,6 +261,103 @@ impl ProcessSandboxService {
         };
         self.records.put(&running)?;
         Ok(running)
+    }
+
+    /// Runs the agent-server with a cleared environment, in its own process group.
+    fn launch(
+        &self,
+        id: &str,
+        spec: &SandboxSpec,
+        keys_path: &Path,
+        port: u16,
+    ) -> Result<Child, SandboxError> {
+        let dir = self.paths.sandbox_dir(id);
+        let conversations = spec.conversations_root(&self.paths, id)?;
+        let policy = super::confinement::policy(&self.paths, &dir, spec);
+        let policy = serde_json::to_string(&policy).map_err(|e| {
+            SandboxError::Other(format!("cannot write the confinement policy: {e}"))
+        })?;
+        let mut cmd = tokio::process::Command::new(&self.binary);
+        // The app's own environment (cloud keys, tokens, the D-Bus session) is not the agent's.
+        cmd.env_clear().envs(passed_environment());
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .env(berth_protocol::KEYS_FILE_ENV, keys_path)
+            .env("OH_CONVERSATIONS_PATH", conversations)
+            .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
+            .env(berth_protocol::CONFINEMENT_ENV, policy)
+            .current_dir(&spec.workspace)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group: signals reach its shells too, and it outlives the app.
+            .process_group(0);
+        cmd.spawn()
+            .map_err(|e| SandboxError::Start(format!("cannot run {}: {e}", self.binary.display())))
+    }
+
+    /// Polls `/alive` until it answers; `Err` with the output when the process exits first or
+    /// the health timeout passes (the process is then killed).
+    async fn wait_until_healthy(
+        &self,
+        child: &mut Child,
+        url: &str,
+        keys_path: &Path,
+        ring: &LogRing,
+    ) -> Result<(), SandboxError> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                if let Err(e) = std::fs::remove_file(keys_path)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(file = %keys_path.display(), error = %e, "cannot remove an unread keys file");
+                }
+                // Give the readers a moment to collect what it printed.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Err(SandboxError::Start(format!(
+                    "the agent-server exited ({status}) before answering:\n{}",
+                    ring.tail(20)
+                )));
+            }
+            if self.healthy(url).await {
+                return Ok(());
+            }
+            if started.elapsed() > self.health_timeout {
+                if let Some(pid) = child.id()
+                    && let Err(e) = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL)
+                {
+                    tracing::warn!(pid, error = %e, "cannot stop an agent-server that never answered");
+                }
+                return Err(SandboxError::Unhealthy {
+                    timeout: self.health_timeout,
+                    logs: ring.tail(20),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Reaps the process when it exits, and records that it is gone.
+    fn reap_when_gone(&self, mut child: Child, id: &str, pid: Option<i32>) {
+        let records = self.records.clone();
+        let id = id.to_string();
+        tokio::spawn(async move {
+            let why = match child.wait().await {
+                Ok(s) => format!("the agent-server process exited ({s})"),
+                Err(e) => format!("the agent-server process was lost: {e}"),
+            };
+            let ours = match records.get(&id) {
+                Ok(Some(rec)) => rec.pid == pid && rec.status.is_live(),
+                Ok(None) => false,
+                Err(e) => {
+                    tracing::warn!(sandbox = %id, error = %e, "cannot read a sandbox record");
+                    false
+                }
+            };
+            if ours && let Err(e) = records.set_status(&id, SandboxStatus::Missing, Some(&why)) {
+                tracing::warn!(sandbox = %id, error = %e, "cannot record that a sandbox is gone");
+            }
+        });
     }
 
     /// How the agent-server confines its commands, as it says; unconfined when it cannot say.

@@ -14,10 +14,9 @@ use crate::conversations::{ConversationParts, ConversationRecords, ConversationS
 use crate::llm_gateway::{GatewayError, LlmGateway};
 use crate::mirror::EventMirror;
 use crate::paths::Paths;
-use crate::sandbox::docker::{DockerOptions, DockerSandboxService};
-use crate::sandbox::process::ProcessSandboxService;
+use crate::sandbox::docker::DockerOptions;
 use crate::sandbox::routed::RoutedSandboxes;
-use crate::sandbox::{SandboxError, SandboxKind, SandboxRecords, SandboxService};
+use crate::sandbox::{SandboxError, SandboxKind, SandboxService};
 use crate::secrets::{SecretError, SecretStore};
 use crate::settings::{Runtime, Settings, SettingsError, SettingsService};
 use crate::start::StartTaskService;
@@ -132,7 +131,7 @@ impl Drop for App {
 impl App {
     pub async fn open(library: Library, options: AppOptions) -> Result<Self, AppError> {
         let settings = library.settings.load()?;
-        let (sandboxes, sandbox_note) = sandbox_service(&library, &settings, &options).await?;
+        let (sandboxes, sandbox_note) = sandbox_service(&library, &settings, &options).await;
         let owner = crate::home_lock::try_own(&library.paths.home).map_err(|e| {
             AppError::Home(format!("cannot lock {}: {e}", library.paths.home.display()))
         })?;
@@ -253,7 +252,7 @@ async fn sandbox_service(
     library: &Library,
     settings: &Settings,
     options: &AppOptions,
-) -> Result<(Arc<dyn SandboxService>, Option<String>), AppError> {
+) -> (Arc<dyn SandboxService>, Option<String>) {
     let s = &settings.sandbox;
     let docker_options = DockerOptions {
         image: s.image.clone(),
@@ -265,41 +264,13 @@ async fn sandbox_service(
     };
     let (paths, store) = (library.paths.clone(), library.store.clone());
     let runtime = options.runtime.unwrap_or(s.runtime);
-    let (docker, docker_problem): (Option<Arc<dyn SandboxService>>, Option<String>) =
-        match DockerSandboxService::new(paths.clone(), store.clone(), docker_options).await {
-            Ok(d) => (Some(Arc::new(d)), None),
-            Err(SandboxError::NoEngine(tried)) => (None, Some(tried)),
-            Err(e) => (None, Some(e.to_string())),
-        };
-    let (process, process_problem): (Option<Arc<dyn SandboxService>>, Option<String>) =
-        match ProcessSandboxService::new(paths, store.clone(), options.agent_server_binary.clone())
-        {
-            Ok(p) => (Some(Arc::new(p)), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-    let (kind, unavailable, note) = match runtime {
-        Runtime::Docker => (SandboxKind::Docker, docker_problem, None),
-        Runtime::Process => (SandboxKind::Process, process_problem, None),
-        Runtime::Auto if docker.is_some() => (SandboxKind::Docker, None, None),
-        Runtime::Auto => {
-            let tried = docker_problem.unwrap_or_default();
-            (
-                SandboxKind::Process,
-                process_problem,
-                Some(format!(
-                    "No Docker engine answers ({tried}), so agents run as local processes: they can read and change anything your user account can. Start Docker to run them in containers."
-                )),
-            )
-        }
+    let preferred = match runtime {
+        Runtime::Auto => None,
+        Runtime::Docker => Some(SandboxKind::Docker),
+        Runtime::Process => Some(SandboxKind::Process),
     };
-    let routed = RoutedSandboxes::new(
-        SandboxRecords::new(store),
-        process,
-        docker,
-        kind,
-        unavailable,
-    );
-    Ok((Arc::new(routed), note))
+    let (routed, note) = RoutedSandboxes::discover(paths, store, docker_options, preferred).await;
+    (Arc::new(routed), note)
 }
 
 /// Pauses sandboxes unused for the settings' idle time. A sandbox whose agent is running counts

@@ -1,7 +1,8 @@
 //! `berth-app`: everything the desktop window and web mode call, with no Tauri types, so it
 //! builds and tests headless.
 //!
-//! - [`sandbox`]: where agent-servers run (a Docker container or a local process);
+//! - [`sandbox`] (the `berth-sandbox` crate): where agent-servers run (a Docker container or a
+//!   local process);
 //! - [`start`]: the observable task that turns "start a conversation on this repo" into a
 //!   running conversation;
 //! - [`agent_client`]: the app's HTTP client for an agent-server;
@@ -18,8 +19,11 @@
 //!   [`workspace_folder`]: which folders may be a workspace at all;
 //! - [`git_remote`]: a repository address parsed once, and where its provider's token may go;
 //! - [`app`]: all of it wired once, as the desktop window, web mode and the CLI use it;
-//! - [`store`]: the SQLite database; [`paths`]: where Berth keeps its data; [`home_lock`]:
-//!   which process owns it.
+//! - [`store`], [`paths`], [`time`], [`token`] (the `berth-store` crate): the SQLite database,
+//!   where Berth keeps its data, how records are stamped; [`home_lock`]: which process owns it.
+
+pub use berth_sandbox as sandbox;
+pub use berth_store::{paths, store, time, token};
 
 pub mod agent_client;
 pub mod api;
@@ -35,15 +39,10 @@ pub mod home_lock;
 pub mod llm_check;
 pub mod llm_gateway;
 pub mod mirror;
-pub mod paths;
 pub mod repository;
-pub mod sandbox;
 pub mod secrets;
 pub mod settings;
 pub mod start;
-pub mod store;
-pub mod time;
-pub mod token;
 pub mod updates;
 pub mod watcher;
 pub mod webhooks;

@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::sandbox::ConfinementSettings;
 use crate::store::{Store, StoreError};
 use crate::time::now;
 
@@ -90,35 +91,6 @@ pub struct SandboxSettings {
     pub idle_pause_minutes: u32,
     /// How process sandboxes confine the agent's commands.
     pub confinement: ConfinementSettings,
-}
-
-/// The OS confinement of a process sandbox's commands (`berth-confine`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
-#[serde(default, deny_unknown_fields)]
-pub struct ConfinementSettings {
-    /// Confine the agent's commands where the machine allows it. Off: they run with the user's
-    /// full rights, and every conversation says so.
-    pub enabled: bool,
-    /// Refuse to start a process sandbox whose commands cannot be confined.
-    pub required: bool,
-    /// Whether the agent's commands may use the network (the agent's LLM calls always can).
-    pub network: bool,
-    /// Folders the agent's commands may read although Berth hides them (absolute paths).
-    pub extra_readable: Vec<String>,
-    /// Folders besides the workspace the agent's commands may change (absolute paths).
-    pub extra_writable: Vec<String>,
-}
-
-impl Default for ConfinementSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            required: false,
-            network: true,
-            extra_readable: Vec::new(),
-            extra_writable: Vec::new(),
-        }
-    }
 }
 
 impl Default for SandboxSettings {

@@ -14,6 +14,9 @@ const LAYERS: &[&[&str]] = &[
     &["berth-protocol"],
     &["berth-confine"],
     &["berth-agent"],
+    &["berth-store"],
+    &["berth-sandbox"],
+    // The app runs the agent-server as a program, never links it: side by side.
     &["berth-agent-server", "berth-app"],
     &["berth-web"],
     &["berth-cli"],
@@ -150,6 +153,9 @@ mod tests {
         assert_eq!(check("berth-app", "berth-agent", None), None);
         assert!(check("berth-agent", "berth-app", None).is_some());
         assert!(check("berth-app", "berth-agent-server", None).is_some());
+        assert_eq!(check("berth-app", "berth-sandbox", None), None);
+        assert!(check("berth-sandbox", "berth-app", None).is_some());
+        assert!(check("berth-store", "berth-sandbox", None).is_some());
         assert_eq!(check("berth-app", "berth-scripted-llm", Some("dev")), None);
         assert!(check("berth-app", "berth-scripted-llm", None).is_some());
         assert_eq!(check("berth-web", "berth-protocol", Some("dev")), None);

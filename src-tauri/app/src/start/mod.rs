@@ -119,7 +119,7 @@ pub struct StartRequest {
     pub setup_script: SetupScript,
     /// How a process sandbox confines the agent's commands (from the settings).
     #[serde(default)]
-    pub confinement: crate::settings::ConfinementSettings,
+    pub confinement: crate::sandbox::ConfinementSettings,
 }
 
 /// How long a repository's setup script may run, in seconds, unless the request says.

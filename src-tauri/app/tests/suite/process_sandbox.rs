@@ -284,10 +284,13 @@ async fn without_a_docker_engine_the_process_sandbox_is_used_and_explained() {
         agent_server_binary: Some(server_binary()),
         ..Default::default()
     };
-    let (service, note) =
-        berth_app::sandbox::default_service(Paths::at(&fx.home), fx.store.clone(), options)
-            .await
-            .unwrap();
+    let (service, note) = berth_app::sandbox::routed::RoutedSandboxes::discover(
+        Paths::at(&fx.home),
+        fx.store.clone(),
+        options,
+        None,
+    )
+    .await;
     assert_eq!(service.kind(), berth_app::sandbox::SandboxKind::Process);
     let note = note.unwrap();
     assert!(

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use berth_protocol::ServerKeys;
 
 use super::SandboxError;
-use crate::paths::Paths;
-use crate::token::random_token;
+use berth_store::paths::Paths;
+use berth_store::token::random_token;
 
 /// Writes `text` to a file only the user can read, creating its folders.
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {

@@ -23,6 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use confinement::ConfinementSettings;
 pub use records::SandboxRecords;
 
 #[derive(
@@ -31,6 +32,8 @@ pub use records::SandboxRecords;
     Copy,
     PartialEq,
     Eq,
+    PartialOrd,
+    Ord,
     Serialize,
     Deserialize,
     ts_rs::TS,
@@ -168,7 +171,7 @@ pub struct SandboxSpec {
     /// sandbox a private folder of its own.
     pub conversation_id: Option<uuid::Uuid>,
     /// How a process sandbox confines the agent's commands.
-    pub confinement: crate::settings::ConfinementSettings,
+    pub confinement: crate::ConfinementSettings,
 }
 
 impl SandboxSpec {
@@ -195,7 +198,7 @@ impl SandboxSpec {
     /// The host folder its agent-server keeps conversations in.
     pub fn conversations_root(
         &self,
-        paths: &crate::paths::Paths,
+        paths: &berth_store::paths::Paths,
         sandbox_id: &str,
     ) -> Result<PathBuf, SandboxError> {
         let root = match &self.conversation_id {
@@ -241,10 +244,13 @@ pub enum SandboxError {
         "the agent's commands cannot be confined here ({0}), and Settings require confinement. Use a Docker sandbox, or turn off \"Require confinement\" under Settings → Sandbox"
     )]
     Unconfined(String),
+    /// A kind of sandbox this machine cannot run; the message says why and what to do.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the workspace {0} does not exist or is not a folder")]
     Workspace(String),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] berth_store::store::StoreError),
     #[error("{0}")]
     Other(String),
 }
@@ -299,32 +305,9 @@ pub trait SandboxService: Send + Sync {
     }
 }
 
-/// The sandbox service to use: Docker when an engine answers, else the process sandbox — with,
-/// in that case, the reason to tell the user (a process sandbox does not isolate the agent).
-pub async fn default_service(
-    paths: crate::paths::Paths,
-    store: crate::store::Store,
-    docker: docker::DockerOptions,
-) -> Result<(std::sync::Arc<dyn SandboxService>, Option<String>), SandboxError> {
-    let binary = docker.agent_server_binary.clone();
-    match docker::DockerSandboxService::new(paths.clone(), store.clone(), docker).await {
-        Ok(d) => Ok((std::sync::Arc::new(d), None)),
-        Err(SandboxError::NoEngine(tried)) => {
-            let p = process::ProcessSandboxService::new(paths, store, binary)?;
-            Ok((
-                std::sync::Arc::new(p),
-                Some(format!(
-                    "No Docker engine answers ({tried}), so agents run as local processes: they can read and change anything your user account can. Start Docker to run them in containers."
-                )),
-            ))
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// Removes a deleted sandbox's folder (its keys file, logs); one already gone is fine, any
 /// other failure is logged (the sandbox is deleted either way).
-pub(crate) fn remove_sandbox_dir(dir: &std::path::Path) {
+fn remove_sandbox_dir(dir: &std::path::Path) {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -25,9 +25,9 @@ use super::{
     HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
     SandboxStatus,
 };
-use crate::paths::Paths;
-use crate::store::Store;
-use crate::time::now;
+use berth_store::paths::Paths;
+use berth_store::store::Store;
+use berth_store::time::now;
 
 pub const BINARY: &str = "berth-agent-server";
 

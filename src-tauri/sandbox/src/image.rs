@@ -14,7 +14,7 @@ use futures::StreamExt;
 use super::SandboxError;
 use super::docker::DockerSandboxService;
 
-const DOCKERFILE: &str = include_str!("../../../../sandbox-images/Dockerfile");
+const DOCKERFILE: &str = include_str!("../../../sandbox-images/Dockerfile");
 
 impl DockerSandboxService {
     /// Builds the sandbox image if the engine does not have it.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Sandbox, SandboxKind, SandboxStatus};
-use crate::store::{Store, StoreError};
+use berth_store::store::{Store, StoreError};
 
 #[derive(Clone)]
 pub struct SandboxRecords {
@@ -118,7 +118,7 @@ impl SandboxRecords {
     ) -> Result<(), StoreError> {
         self.store.lock().execute(
             "UPDATE sandboxes SET status = ?2, error = ?3, last_used_at = ?4 WHERE id = ?1",
-            params![id, status.as_str(), error, crate::time::now()],
+            params![id, status.as_str(), error, berth_store::time::now()],
         )?;
         Ok(())
     }

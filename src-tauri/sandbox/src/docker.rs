@@ -34,9 +34,9 @@ use super::{
     HostAddress, Sandbox, SandboxError, SandboxKind, SandboxRecords, SandboxService, SandboxSpec,
     SandboxStatus,
 };
-use crate::paths::Paths;
-use crate::store::Store;
-use crate::time::now;
+use berth_store::paths::Paths;
+use berth_store::store::Store;
+use berth_store::time::now;
 
 pub const LABEL_SANDBOX: &str = "berth.sandbox";
 pub const LABEL_WORKSPACE: &str = "berth.workspace";

@@ -5,13 +5,44 @@
 use std::path::{Path, PathBuf};
 
 use berth_protocol::{ConfinementPolicy, NetworkAccess};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::SandboxSpec;
-use crate::paths::Paths;
+use berth_store::paths::Paths;
 
 /// Set (to a reason), the probe fails as on a machine without confinement: for tests, and for a
 /// user who must run unconfined on purpose.
 pub const UNAVAILABLE_ENV: &str = "BERTH_CONFINEMENT_UNAVAILABLE";
+
+/// The OS confinement of a process sandbox's commands (`berth-confine`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfinementSettings {
+    /// Confine the agent's commands where the machine allows it. Off: they run with the user's
+    /// full rights, and every conversation says so.
+    pub enabled: bool,
+    /// Refuse to start a process sandbox whose commands cannot be confined.
+    pub required: bool,
+    /// Whether the agent's commands may use the network (the agent's LLM calls always can).
+    pub network: bool,
+    /// Folders the agent's commands may read although Berth hides them (absolute paths).
+    pub extra_readable: Vec<String>,
+    /// Folders besides the workspace the agent's commands may change (absolute paths).
+    pub extra_writable: Vec<String>,
+}
+
+impl Default for ConfinementSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            required: false,
+            network: true,
+            extra_readable: Vec::new(),
+            extra_writable: Vec::new(),
+        }
+    }
+}
 
 /// The policy for a sandbox whose own folder is `sandbox_dir`.
 pub fn policy(paths: &Paths, sandbox_dir: &Path, spec: &SandboxSpec) -> ConfinementPolicy {

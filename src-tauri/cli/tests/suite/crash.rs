@@ -1,4 +1,4 @@
-//! The app killed with SIGKILL at 20 random points during a scripted run: after each restart
+//! The app killed with SIGKILL at 20 random points (from a seed it prints) during a scripted run: after each restart
 //! the mirror holds every event the agent-server has (compared by id), none twice, and at the
 //! end the conversation goes on.
 
@@ -17,7 +17,8 @@ use berth_app::sandbox::SandboxService;
 use berth_app::sandbox::process::ProcessSandboxService;
 use berth_scripted_llm::Step;
 use common::{Home, llm, server_binary};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 const KILLS: usize = 20;
@@ -148,7 +149,13 @@ async fn killed_twenty_times_mid_run_the_mirror_matches_the_agent_server() {
     let h = Home::new();
     h.use_llm(&llm);
     let ws = h.folder("ws").display().to_string();
-    let mut rng = rand::rng();
+    // The kill points come from a seed printed here, so a failing run can be replayed.
+    let seed = match std::env::var("BERTH_CRASH_SEED") {
+        Ok(seed) => seed.parse().expect("BERTH_CRASH_SEED is a number"),
+        Err(_) => rand::random(),
+    };
+    eprintln!("kill points from seed {seed}; replay with BERTH_CRASH_SEED={seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
 
     let first = spawn(
         &h,

@@ -176,32 +176,34 @@ fn repository_of(value: &str) -> Result<Repository, DeepLinkError> {
     if value.len() > 2000 {
         return refuse("it is too long");
     }
-    if value.starts_with('/') {
-        if value.split('/').any(|p| p == "..") {
-            return refuse("a folder path may not climb with '..'");
+    let repository = match Repository::parse(value) {
+        Ok(r) => r,
+        Err(GitRemoteError::Refused(what)) => {
+            return refuse(&format!("a link may not carry {what}"));
         }
-        // No Berth home to compare with here; the start checks it again with one.
-        if let Err(e) = crate::workspace_folder::check(Path::new(value), Path::new("/nonexistent"))
-        {
-            return refuse(e.why);
+        Err(_) => return refuse("it is neither a git URL nor an absolute folder"),
+    };
+    match &repository {
+        Repository::LocalFolder { path } => {
+            if !value.starts_with('/') {
+                return refuse("it is neither a git URL nor an absolute folder");
+            }
+            if value.split('/').any(|p| p == "..") {
+                return refuse("a folder path may not climb with '..'");
+            }
+            // No Berth home to compare with here; the start checks it again with one.
+            if let Err(e) = crate::workspace_folder::check(path, Path::new("/nonexistent")) {
+                return refuse(e.why);
+            }
         }
-        return Ok(Repository::LocalFolder { path: value.into() });
+        Repository::GitUrl { url, .. } => {
+            let transport = GitRemote::parse(url).map(|r| r.transport);
+            if !matches!(transport, Ok(Transport::Https | Transport::Ssh)) {
+                return refuse("only https:// and git@ repositories open from a link");
+            }
+        }
     }
-    match GitRemote::parse(value) {
-        Ok(r) if matches!(r.transport, Transport::Https | Transport::Ssh) => Ok(git_url(value)),
-        Ok(_) => refuse("only https:// and git@ repositories open from a link"),
-        Err(GitRemoteError::Refused(what)) => refuse(&format!("a link may not carry {what}")),
-        Err(_) => refuse("it is neither a git URL nor an absolute folder"),
-    }
-}
-
-fn git_url(url: &str) -> Repository {
-    Repository::GitUrl {
-        url: url.to_string(),
-        branch: None,
-        new_branch: None,
-        full_clone: false,
-    }
+    Ok(repository)
 }
 
 fn issue_of(value: &str) -> Result<GithubIssue, DeepLinkError> {
@@ -245,6 +247,15 @@ fn issue_of(value: &str) -> Result<GithubIssue, DeepLinkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn git_url(url: &str) -> Repository {
+        Repository::GitUrl {
+            url: url.to_string(),
+            branch: None,
+            new_branch: None,
+            full_clone: false,
+        }
+    }
 
     fn prefill(link: &str) -> (Option<Repository>, Option<String>, Option<GithubIssue>) {
         match parse(link) {

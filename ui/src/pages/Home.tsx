@@ -34,13 +34,11 @@ export function Home() {
     setError(null);
     const target = where.trim();
     const fromLink = prefill?.repository;
-    const repository =
-      fromLink && (fromLink.kind === "git_url" ? fromLink.url : fromLink.path) === target
-        ? fromLink
-        : /^(https?:\/\/|git@|ssh:\/\/)/.test(target)
-          ? { kind: "git_url" as const, url: target, branch: null, new_branch: null, full_clone: false }
-          : { kind: "local_folder" as const, path: target };
     try {
+      const repository =
+        fromLink && (fromLink.kind === "git_url" ? fromLink.url : fromLink.path) === target
+          ? fromLink
+          : await call("ParseRepository", { text: target });
       const t = await call("StartConversation", { repository, task: task.trim() || null, profile: null, setup_script: runSetup ? "run" : "skip" });
       go(`/start/${t.id}`);
     } catch (e) {

@@ -292,6 +292,14 @@ pub async fn parse_deep_link(
     crate::deeplink::parse(&args.link).map_err(|e| ApiError::new(ErrorCode::Invalid, e.to_string()))
 }
 
+pub async fn parse_repository(
+    _: &App,
+    args: RepositoryText,
+) -> Result<crate::repository::Repository, ApiError> {
+    crate::repository::Repository::parse(&args.text)
+        .map_err(|e| ApiError::new(ErrorCode::Invalid, e.to_string()))
+}
+
 impl From<crate::files::FileError> for ApiError {
     fn from(e: crate::files::FileError) -> Self {
         let code = match e {

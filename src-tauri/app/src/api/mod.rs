@@ -234,6 +234,12 @@ pub struct LinkArgs {
     pub link: String,
 }
 
+/// A repository as the user typed it: a git URL or a folder.
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct RepositoryText {
+    pub text: String,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, TS)]
 pub struct ProfileRef {
     /// `None`: the active profile.
@@ -287,6 +293,8 @@ commands! {
     ContinueInNewSandbox(ContinueArgs) -> StartTask = h::continue_in_new_sandbox;
     /// A `berth://` link as the action it asks for (opening or prefilling, never starting).
     ParseDeepLink(LinkArgs) -> crate::deeplink::DeepLink = h::parse_deep_link;
+    /// What the user typed in the repository field, as the start takes it (or why not).
+    ParseRepository(RepositoryText) -> crate::repository::Repository = h::parse_repository;
     /// A folder of the conversation's workspace (`""`: its top).
     ListFiles(FileArgs) -> Vec<crate::files::FileEntry> = h::list_files;
     PreviewFile(FileArgs) -> crate::files::FilePreview = h::preview_file;

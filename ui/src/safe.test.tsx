@@ -1,4 +1,4 @@
-import { markdownHtml, terminalText } from "./safe";
+import { markdownHtml, plainText, terminalText } from "./safe";
 
 // What a prompt-injected agent writes, and what must come of it.
 describe("agent output is rendered safely", () => {
@@ -25,5 +25,11 @@ describe("agent output is rendered safely", () => {
   it("keeps terminal colours and strips links, titles and other escapes", () => {
     const out = terminalText("\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b]0;title\x07done\x1b[2J\x1bPq#0;2\x1b\\");
     expect(out).toBe("\x1b[31mred\x1b[0m click done");
+  });
+});
+
+describe("plainText", () => {
+  it("drops every escape and control character but tabs and newlines", () => {
+    expect(plainText("\x1b[31mred\x1b[0m\tok\n\x1b]0;title\x07done\x07\x08")).toBe("red\tok\ndone");
   });
 });

@@ -61,3 +61,10 @@ export function terminalText(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(ESCAPES, (seq) => (/^\x1b\[[0-9;]*m$/.test(seq) ? seq : ""));
 }
+
+/** Text with every terminal escape and control character gone (tabs and newlines stay): for
+ * output shown as plain text, where a colour code would only be noise. */
+export function plainText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(ESCAPES, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
+}

@@ -4,6 +4,7 @@
 //! Everything it does is translate: the logic is in `berth-app`.
 
 mod guard;
+mod logs;
 mod notify;
 mod tray;
 
@@ -33,6 +34,13 @@ async fn call(
 #[tauri::command]
 fn take_links(state: tauri::State<'_, Shared>) -> Vec<String> {
     std::mem::take(&mut *state.links.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Opens the folder of the app's log files in the platform's file manager.
+#[tauri::command]
+fn open_logs(state: tauri::State<'_, Shared>) -> Result<(), String> {
+    let folder = state.app.library.paths.logs();
+    open::that_detached(&folder).map_err(|e| format!("cannot open {}: {e}", folder.display()))
 }
 
 /// Shows the main window on a route (`/c/ID`), e.g. after the quick prompt started a conversation.
@@ -104,10 +112,17 @@ pub fn run() -> ExitCode {
             call,
             take_links,
             show_main,
+            open_logs,
             guard::open_link
         ])
         .setup(|tauri_app| {
             let library = Library::open_default()?;
+            logs::init(&library.paths.logs());
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                data = %library.paths.home.display(),
+                "Berth started"
+            );
             let app = Arc::new(tauri::async_runtime::block_on(App::open(
                 library,
                 AppOptions::default(),

@@ -55,6 +55,11 @@ impl Paths {
         Ok(root)
     }
 
+    /// The desktop app's log files (rotated daily, the last week kept).
+    pub fn logs(&self) -> PathBuf {
+        self.home.join("logs")
+    }
+
     /// Workspaces Berth cloned from git URLs.
     pub fn workspaces(&self) -> PathBuf {
         self.home.join("workspaces")

@@ -63,6 +63,63 @@ async fn value_becomes(
     last
 }
 
+/// The window as it looks now, as `<name>.png` in the screenshots folder.
+async fn screenshot(client: &fantoccini::Client, shots: &Path, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(shots.join(format!("{name}.png")), &png).unwrap();
+}
+
+/// A window has no terminal: the app logs to a daily file in its data folder, and Settings says
+/// where, with a button that opens the folder.
+async fn logs_are_in_the_data_folder(client: &fantoccini::Client, home: &Path, shots: &Path) {
+    let logs: Vec<_> = std::fs::read_dir(home.join("logs"))
+        .expect("the app made no logs folder")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        logs.iter().any(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("berth.")
+                && std::fs::read_to_string(p)
+                    .unwrap()
+                    .contains("Berth started")
+        }),
+        "{logs:?}"
+    );
+    client
+        .execute("window.location.hash = '#/settings'; return true;", vec![])
+        .await
+        .unwrap();
+    let open_logs = appear(
+        client,
+        Locator::XPath("//button[text()='Open the logs folder']"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("Settings shows no logs folder");
+    client
+        .execute(
+            "arguments[0].scrollIntoView(); return true;",
+            vec![serde_json::to_value(&open_logs).unwrap()],
+        )
+        .await
+        .unwrap();
+    screenshot(client, shots, "settings-logs").await;
+    client
+        .execute("window.location.hash = '#/'; return true;", vec![])
+        .await
+        .unwrap();
+    appear(
+        client,
+        Locator::XPath("//h1[text()='New conversation']"),
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("the home page did not come back");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -143,8 +200,9 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         heading.text().await.ok().as_deref(),
         Some("New conversation")
     );
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(shots.join("home.png"), &png).unwrap();
+    screenshot(&client, &shots, "home").await;
+
+    logs_are_in_the_data_folder(&client, &home, &shots).await;
 
     // A page that took over the window could call the app's commands: the window refuses to
     // leave the app, whatever script in it asks. A listener counts whether it was even asked.
@@ -212,8 +270,7 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         .await
         .expect("no setup-script choice for a linked repository");
     assert_eq!(setup.is_selected().await.ok(), Some(false));
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(shots.join("deep-link.png"), &png).unwrap();
+    screenshot(&client, &shots, "deep-link").await;
     // Nothing started: a link only fills the form.
     let starts: i64 = berth_app_library(&home, "")
         .store
@@ -297,8 +354,7 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
     )
     .await
     .expect("the agent's answer did not show");
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(shots.join("conversation.png"), &png).unwrap();
+    screenshot(&client, &shots, "conversation").await;
     drop(daemon);
     let _ = client.close().await;
     drop(driver);

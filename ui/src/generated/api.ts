@@ -34,7 +34,11 @@ sandbox_note: string | null,
 /**
  * Why the OS keychain does not answer (secrets cannot be stored then); `None` when it does.
  */
-keychain_problem: string | null, };
+keychain_problem: string | null, 
+/**
+ * Where the desktop app writes its log files.
+ */
+logs_folder: string, };
 
 export type AppUpdate = { "type": "start_task", task: StartTask, } | { "type": "event", conversation_id: string, event: Event, } | { "type": "conversation", summary: ConversationSummary, } | { "type": "changed_files", changes: ChangedFiles, } | { "type": "resync", missed: bigint, };
 
@@ -140,6 +144,8 @@ export type DeepLink = { "action": "open_conversation", id: string, } | { "actio
  * The issue it comes from, to show the user where the link came from.
  */
 issue: GithubIssue | null, };
+
+export type Delivery = { url: string, conversation_id: string, first_event_id: string, events: number, attempt: number, http_status: number | null, error: string | null, delivered: boolean, at: string, };
 
 export type ErrorClassification = { kind: FailureKind, retryable: boolean, user_action: FailureAction, error_id?: string | null, };
 
@@ -293,7 +299,7 @@ full_clone: boolean, };
 
 export type RepositoryText = { text: string, };
 
-export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "RunInSandbox", "args": Text } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "ParseRepository", "args": RepositoryText } | { "command": "ListFiles", "args": FileArgs } | { "command": "PreviewFile", "args": FileArgs } | { "command": "SaveFileCopy", "args": FileArgs } | { "command": "UploadFile", "args": UploadArgs } | { "command": "ChangedFiles", "args": ById } | { "command": "GitTampering", "args": ById };
+export type Request = { "command": "AppStatus", "args": NoArgs } | { "command": "GetSettings", "args": NoArgs } | { "command": "SaveSettings", "args": Settings } | { "command": "TestConnection", "args": ProfileRef } | { "command": "DetectLocalLlms", "args": NoArgs } | { "command": "ListSecrets", "args": NoArgs } | { "command": "SetSecret", "args": SetSecret } | { "command": "DeleteSecret", "args": SecretRef } | { "command": "StartConversation", "args": NewConversation } | { "command": "GetStartTask", "args": ById } | { "command": "StartTaskHistory", "args": ById } | { "command": "SendToStart", "args": Text } | { "command": "ListConversations", "args": PageRequest } | { "command": "SearchConversations", "args": Search } | { "command": "GetConversation", "args": ById } | { "command": "ConversationEvents", "args": ById } | { "command": "RenameConversation", "args": Text } | { "command": "DeleteConversation", "args": ById } | { "command": "ExportConversation", "args": ExportArgs } | { "command": "RunInSandbox", "args": Text } | { "command": "SendMessage", "args": Text } | { "command": "Pause", "args": ById } | { "command": "Resume", "args": ById } | { "command": "Confirm", "args": Confirm } | { "command": "Ask", "args": Text } | { "command": "ContinueInNewSandbox", "args": ContinueArgs } | { "command": "ParseDeepLink", "args": LinkArgs } | { "command": "SandboxLogs", "args": ById } | { "command": "WebhookDeliveries", "args": NoArgs } | { "command": "ParseRepository", "args": RepositoryText } | { "command": "ListFiles", "args": FileArgs } | { "command": "PreviewFile", "args": FileArgs } | { "command": "SaveFileCopy", "args": FileArgs } | { "command": "UploadFile", "args": UploadArgs } | { "command": "ChangedFiles", "args": ById } | { "command": "GitTampering", "args": ById };
 
 export type Role = "user" | "system" | "assistant" | "tool";
 
@@ -433,6 +439,8 @@ export type Responses = {
   Ask: string;
   ContinueInNewSandbox: StartTask;
   ParseDeepLink: DeepLink;
+  SandboxLogs: Array<string>;
+  WebhookDeliveries: Array<Delivery>;
   ParseRepository: Repository;
   ListFiles: Array<FileEntry>;
   PreviewFile: FilePreview;

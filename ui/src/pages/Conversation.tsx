@@ -11,6 +11,7 @@ import { isVisible } from "../components/EventCard";
 import { EventList } from "../components/EventList";
 import { Terminal } from "../components/Terminal";
 import { Files } from "../components/Files";
+import { SandboxLog } from "../components/SandboxLog";
 
 /** Actions the agent proposed since the last result: what a confirmation accepts or rejects. */
 export function pendingActions(events: Event[]): Extract<Event, { kind: "ActionEvent" }>[] {
@@ -46,7 +47,7 @@ export function Conversation({ id }: { id: string }) {
   const [events, setEvents] = useState<Event[]>([]);
   const [changes, setChanges] = useState<ChangedFile[]>([]);
   const [tampered, setTampered] = useState<GitTamper[]>([]);
-  const [tab, setTab] = useState<"changes" | "terminal" | "files" | "tasks">("changes");
+  const [tab, setTab] = useState<"changes" | "terminal" | "files" | "tasks" | "log">("changes");
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -181,8 +182,11 @@ export function Conversation({ id }: { id: string }) {
           <button className={tab === "terminal" ? "on" : ""} onClick={() => setTab("terminal")}>Terminal</button>
           <button className={tab === "files" ? "on" : ""} onClick={() => setTab("files")}>Files</button>
           <button className={tab === "tasks" ? "on" : ""} onClick={() => setTab("tasks")}>Tasks</button>
+          <button className={tab === "log" ? "on" : ""} onClick={() => setTab("log")}>Log</button>
         </div>
-        {tab === "files" ? (
+        {tab === "log" ? (
+          <SandboxLog id={id} />
+        ) : tab === "files" ? (
           <Files id={id} changed={changes} />
         ) : tab === "terminal" ? (
           <Terminal id={id} events={events} readOnly={conv.archived} />

@@ -2,7 +2,8 @@
 // secrets. Saved as a whole; every invalid field is named.
 import { useEffect, useState } from "react";
 import { call, CommandError, errorText } from "../api";
-import type { SecretInfo, Settings as S } from "../generated/api";
+import type { AppStatus, Delivery, SecretInfo, Settings as S } from "../generated/api";
+import { invoke, isDesktop } from "../platform";
 
 /** Non-empty lines of a text area, trimmed. */
 function lines(text: string): string[] {
@@ -14,9 +15,13 @@ export function Settings() {
   const [secrets, setSecrets] = useState<SecretInfo[]>([]);
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
   const [secret, setSecret] = useState({ name: "", value: "", description: "" });
+  const [deliveries, setDeliveries] = useState<Delivery[]>([]);
+  const [status, setStatus] = useState<AppStatus | null>(null);
   useEffect(() => {
     call("GetSettings", {}).then(setS, (e) => setNote({ ok: false, text: errorText(e) }));
     call("ListSecrets", {}).then(setSecrets, () => setSecrets([]));
+    call("WebhookDeliveries", {}).then(setDeliveries, (e) => setNote({ ok: false, text: errorText(e) }));
+    call("AppStatus", {}).then(setStatus, (e) => setNote({ ok: false, text: errorText(e) }));
   }, []);
   if (!s) return <section>{note?.text ?? "Loading…"}</section>;
   const edit = (f: (draft: S) => void) => {
@@ -120,6 +125,19 @@ export function Settings() {
         </div>
       ))}
       <button onClick={() => edit((d) => { d.webhooks.push({ url: "https://", enabled: true }); })}>Add webhook</button>
+      {deliveries.length > 0 && (
+        <details className="deliveries" data-testid="webhook-deliveries">
+          <summary>Recent deliveries ({deliveries.filter((d) => !d.delivered).length} failed)</summary>
+          <ul className="list">
+            {deliveries.map((d, i) => (
+              <li key={i} className={d.delivered ? "ok" : "warn"}>
+                {d.at.slice(0, 19).replace("T", " ")} · {d.url} · {d.events} events · attempt {d.attempt} ·{" "}
+                {d.delivered ? `delivered (${d.http_status})` : (d.error ?? `HTTP ${d.http_status}`)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       <div className="buttons"><button className="primary" onClick={save}>Save settings</button></div>
       {note && <pre className={note.ok ? "ok" : "warn"} data-testid="settings-note">{note.text}</pre>}
       <h2>Secrets</h2>
@@ -138,6 +156,15 @@ export function Settings() {
         <input aria-label="secret description" placeholder="what it is for" value={secret.description} onChange={(e) => setSecret({ ...secret, description: e.target.value })} />
         <button onClick={() => call("SetSecret", { kind: "custom", name: secret.name, value: secret.value, description: secret.description || null }).then((l) => { setSecrets(l); setSecret({ name: "", value: "", description: "" }); }, (e) => setNote({ ok: false, text: errorText(e) }))}>Add secret</button>
       </div>
+      {status && isDesktop() && (
+        <>
+          <h2>Logs</h2>
+          <p>
+            Berth writes its log to <code>{status.logs_folder}</code> (a file a day, the last week kept).{" "}
+            <button onClick={() => invoke("open_logs").catch((e) => setNote({ ok: false, text: errorText(e) }))}>Open the logs folder</button>
+          </p>
+        </>
+      )}
     </section>
   );
 }

@@ -93,6 +93,8 @@ pub struct AppStatus {
     pub sandbox_note: Option<String>,
     /// Why the OS keychain does not answer (secrets cannot be stored then); `None` when it does.
     pub keychain_problem: Option<String>,
+    /// Where the desktop app writes its log files.
+    pub logs_folder: String,
 }
 
 pub async fn app_status(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
@@ -103,6 +105,7 @@ pub async fn app_status(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
         sandbox_kind: app.sandboxes.kind(),
         sandbox_note: app.sandbox_note.clone(),
         keychain_problem: app.library.secrets.probe().err().map(|e| e.to_string()),
+        logs_folder: app.library.paths.logs().display().to_string(),
     })
 }
 
@@ -290,6 +293,20 @@ pub async fn parse_deep_link(
     args: LinkArgs,
 ) -> Result<crate::deeplink::DeepLink, ApiError> {
     crate::deeplink::parse(&args.link).map_err(|e| ApiError::new(ErrorCode::Invalid, e.to_string()))
+}
+
+pub async fn sandbox_logs(app: &App, args: ById) -> Result<Vec<String>, ApiError> {
+    Ok(app.conversations.sandbox_logs(&args.id)?)
+}
+
+/// How many attempts the Settings page shows.
+const DELIVERIES_SHOWN: usize = 50;
+
+pub async fn webhook_deliveries(
+    app: &App,
+    _: NoArgs,
+) -> Result<Vec<crate::webhooks::Delivery>, ApiError> {
+    Ok(app.webhooks.deliveries(DELIVERIES_SHOWN)?)
 }
 
 pub async fn parse_repository(

@@ -293,6 +293,10 @@ commands! {
     ContinueInNewSandbox(ContinueArgs) -> StartTask = h::continue_in_new_sandbox;
     /// A `berth://` link as the action it asks for (opening or prefilling, never starting).
     ParseDeepLink(LinkArgs) -> crate::deeplink::DeepLink = h::parse_deep_link;
+    /// The last lines the conversation's sandbox printed (its agent-server's log).
+    SandboxLogs(ById) -> Vec<String> = h::sandbox_logs;
+    /// The latest webhook attempts, newest first.
+    WebhookDeliveries(NoArgs) -> Vec<crate::webhooks::Delivery> = h::webhook_deliveries;
     /// What the user typed in the repository field, as the start takes it (or why not).
     ParseRepository(RepositoryText) -> crate::repository::Repository = h::parse_repository;
     /// A folder of the conversation's workspace (`""`: its top).

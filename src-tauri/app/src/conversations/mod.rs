@@ -438,6 +438,15 @@ impl ConversationService {
             .await?)
     }
 
+    /// The last lines its sandbox's agent-server printed (kept while this app runs; none when
+    /// the conversation has no sandbox any more).
+    pub fn sandbox_logs(&self, id: &str) -> Result<Vec<String>, ConversationError> {
+        Ok(match self.summary(id)?.sandbox_id {
+            Some(sandbox) => self.inner.sandboxes.logs(&sandbox),
+            None => Vec::new(),
+        })
+    }
+
     /// A side question, answered without entering the conversation's history.
     pub async fn ask(&self, id: &str, question: &str) -> Result<String, ConversationError> {
         check_message(question)?;

@@ -4,8 +4,11 @@
 
 use crate::common;
 
+use berth_app::api::dispatch;
+use berth_app::app::App;
 use berth_app::updates::AppUpdate;
 use berth_app::watcher::ChangeKind;
+use berth_app::webhooks::Delivery;
 use berth_protocol::ExecutionStatus;
 
 use std::sync::{Arc, Mutex};
@@ -21,6 +24,12 @@ use berth_scripted_llm::Step;
 use common::app::{app_fixture, folder, ready, start_local, status};
 use common::git;
 use serde_json::{Value, json};
+
+/// A UI command, as the window sends it.
+async fn command<T: serde::de::DeserializeOwned>(app: &App, name: &str, args: Value) -> T {
+    let request = serde_json::from_value(json!({"command": name, "args": args})).unwrap();
+    serde_json::from_value(dispatch(app, request).await.unwrap()).unwrap()
+}
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -73,10 +82,10 @@ async fn a_webhook_failing_twice_gets_the_batch_on_the_third_attempt() {
     let id = task.conversation_id.unwrap();
     status(&fx.app, &id, "finished").await;
 
-    // Retries back off 1 s then 2 s.
-    let mut delivered = Vec::new();
+    // Retries back off 1 s then 2 s; Settings reads the attempts with `WebhookDeliveries`.
+    let mut delivered: Vec<Delivery> = Vec::new();
     for _ in 0..200 {
-        delivered = fx.app.webhooks.deliveries(50).unwrap();
+        delivered = command(&fx.app, "WebhookDeliveries", json!({})).await;
         if delivered.iter().any(|d| d.delivered) {
             break;
         }
@@ -226,4 +235,24 @@ async fn a_conversations_summary_reaches_the_views_as_it_changes() {
         Some(ExecutionStatus::Finished),
         "the summary sent is the one stored"
     );
+}
+
+#[tokio::test]
+async fn the_sandbox_log_of_a_conversation_is_readable() {
+    let fx = app_fixture(vec![Step::text("hello")], |_| {}).await;
+    let ws = folder(&fx, "ws");
+    let task = ready(&fx.app, &start_local(&fx, &ws, Some("say hello"))).await;
+    let id = task.conversation_id.unwrap();
+    status(&fx.app, &id, "finished").await;
+    let lines: Vec<String> = command(&fx.app, "SandboxLogs", json!({"id": id})).await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("berth-agent-server listening")),
+        "{lines:?}"
+    );
+    // Its session key is never in what the user is shown.
+    let sandbox = fx.app.conversations.get(&id).unwrap().sandbox_id.unwrap();
+    let key = fx.app.sandboxes.session_key(&sandbox).await.unwrap();
+    assert!(!lines.iter().any(|l| l.contains(&key)), "{lines:?}");
 }

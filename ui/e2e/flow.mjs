@@ -95,12 +95,28 @@ try {
   await page.getByTestId("file-text").filter({ hasText: "dropped by the e2e test" }).waitFor();
   await page.locator("textarea[name=message]").fill("");
 
+  step("Log: what the sandbox's agent-server printed");
+  await page.getByRole("button", { name: "Log", exact: true }).click();
+  await page.getByTestId("sandbox-log").filter({ hasText: "berth-agent-server listening" }).waitFor();
+  await shot("2c-log");
+
+  step("the dark theme follows the system's");
+  await page.getByRole("button", { name: "Changes" }).click();
+  await page.emulateMedia({ colorScheme: "dark" });
+  const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  if (dark !== "rgb(17, 20, 24)") throw new Error(`the dark theme did not apply: ${dark}`);
+  await shot("2d-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+
   step("confirmation mode, unconfined: confirm one action, reject another");
   await page.goto(url.replace(/\/\?.*$/, "/#/settings"));
   await page.getByRole("heading", { name: "Settings" }).waitFor();
   await page.getByLabel("Ask before acting").selectOption("always");
   // And run unconfined, as on a machine without Landlock: the conversation must say so plainly.
   await page.getByLabel("Confine the agent's commands", { exact: true }).uncheck();
+  // A webhook nobody answers: Settings lists the failed deliveries later.
+  await page.getByRole("button", { name: "Add webhook" }).click();
+  await page.getByLabel("webhook URL").fill("http://127.0.0.1:9/hook");
   await page.getByRole("button", { name: "Save settings" }).click();
   await page.getByTestId("settings-note").filter({ hasText: "Saved." }).waitFor();
   // Long conversations are summarized unless the user turns it off (the agent gets the setting).
@@ -121,6 +137,13 @@ try {
   await page.keyboard.press("Alt+n");
   await page.getByTestId("events").getByText("Rejected:", { exact: false }).waitFor();
   await page.getByTestId("status").filter({ hasText: "idle" }).waitFor();
+
+  step("Settings lists the webhook's failed deliveries");
+  await page.goto(url.replace(/\/\?.*$/, "/#/settings"));
+  await page.getByTestId("webhook-deliveries").locator("summary").click();
+  await page.getByTestId("webhook-deliveries").getByText("http://127.0.0.1:9/hook", { exact: false }).first().waitFor();
+  await page.getByTestId("webhook-deliveries").scrollIntoViewIfNeeded();
+  await shot("3b-deliveries");
 
   step("full-text search finds the first conversation");
   await page.goto(url.replace(/\/\?.*$/, "/#/"));

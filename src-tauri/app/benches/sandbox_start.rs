@@ -50,6 +50,7 @@ fn request(ws: &Path) -> StartRequest {
         continue_conversation: None,
         setup_script: Default::default(),
         confinement: Default::default(),
+        git_identity: Default::default(),
     }
 }
 

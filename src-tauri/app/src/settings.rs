@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::sandbox::ConfinementSettings;
+pub use crate::sandbox::GitIdentity;
 use crate::store::{Store, StoreError};
 use crate::time::now;
 
@@ -127,13 +128,6 @@ impl McpServer {
             McpServer::Stdio { name, .. } | McpServer::Http { name, .. } => name,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default, ts_rs::TS)]
-#[serde(default, deny_unknown_fields)]
-pub struct GitIdentity {
-    pub name: Option<String>,
-    pub email: Option<String>,
 }
 
 /// A URL that receives conversation events in batches (POST, JSON).

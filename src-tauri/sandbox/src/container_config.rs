@@ -7,6 +7,7 @@ use std::path::Path;
 
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, PortBinding};
 
+use super::GitIdentity;
 use super::container_user::{CONTAINER_KEYS_DIR, CONTAINER_KEYS_PARENT};
 use super::docker_options::DockerOptions;
 
@@ -33,6 +34,7 @@ pub(super) fn body(
     conversations: &Path,
     ids: (u32, u32),
     labels: HashMap<String, String>,
+    git_identity: &GitIdentity,
 ) -> ContainerCreateBody {
     let host_config = HostConfig {
         network_mode: Some(network),
@@ -58,13 +60,23 @@ pub(super) fn body(
     };
     ContainerCreateBody {
         image: Some(options.image.clone()),
-        env: Some(vec![
-            format!(
-                "{}={CONTAINER_KEYS_PARENT}/{CONTAINER_KEYS_DIR}/keys.json",
-                berth_protocol::KEYS_FILE_ENV
-            ),
-            format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
-        ]),
+        env: Some(
+            [
+                format!(
+                    "{}={CONTAINER_KEYS_PARENT}/{CONTAINER_KEYS_DIR}/keys.json",
+                    berth_protocol::KEYS_FILE_ENV
+                ),
+                format!("OH_CONVERSATIONS_PATH={CONTAINER_CONVERSATIONS}"),
+            ]
+            .into_iter()
+            .chain(
+                git_identity
+                    .environment()
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}")),
+            )
+            .collect(),
+        ),
         labels: Some(labels),
         exposed_ports: Some(vec!["8000/tcp".into()]),
         user: Some(format!("{}:{}", ids.0, ids.1)),

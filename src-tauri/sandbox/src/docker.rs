@@ -419,6 +419,7 @@ impl SandboxService for DockerSandboxService {
             &conversations,
             ids,
             labels,
+            &spec.git_identity,
         );
         let cid = self.create_container(&id, body).await?;
         let stamp = now();

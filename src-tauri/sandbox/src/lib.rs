@@ -9,6 +9,7 @@ mod container_user;
 pub mod docker;
 mod docker_options;
 mod engine;
+mod git_identity;
 mod image;
 pub mod keys;
 pub mod logs;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use confinement::ConfinementSettings;
+pub use git_identity::GitIdentity;
 pub use records::SandboxRecords;
 
 #[derive(
@@ -172,6 +174,8 @@ pub struct SandboxSpec {
     pub conversation_id: Option<uuid::Uuid>,
     /// How a process sandbox confines the agent's commands.
     pub confinement: crate::ConfinementSettings,
+    /// Who the agent's commits are by.
+    pub git_identity: GitIdentity,
 }
 
 impl SandboxSpec {
@@ -181,6 +185,7 @@ impl SandboxSpec {
             sealing_key: None,
             conversation_id: None,
             confinement: Default::default(),
+            git_identity: GitIdentity::default(),
         }
     }
 

@@ -285,6 +285,7 @@ impl ProcessSandboxService {
             .env("OH_CONVERSATIONS_PATH", conversations)
             .env("OH_BASH_EVENTS_DIR", dir.join("bash_events"))
             .env(berth_protocol::CONFINEMENT_ENV, policy)
+            .envs(spec.git_identity.environment())
             .current_dir(&spec.workspace)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -114,7 +114,7 @@ export function Settings() {
       <button onClick={() => edit((d) => { d.mcp_servers.push({ kind: "stdio", name: "", command: "", args: [] }); })}>Add a program (stdio)</button>
       <button onClick={() => edit((d) => { d.mcp_servers.push({ kind: "http", name: "", url: "https://" }); })}>Add a server (HTTP)</button>
       <h2>Git identity</h2>
-      <p className="hint">Saved with your settings; the agent's commits do not use it yet (a process sandbox uses your own git configuration).</p>
+      <p className="hint">Who the agent's commits are by, in every sandbox. Left empty, git's own configuration decides (a Docker sandbox has none, so its commits then fail).</p>
       <label>Name<input value={s.git.name ?? ""} onChange={(e) => edit((d) => { d.git.name = e.target.value || null; })} /></label>
       <label>Email<input value={s.git.email ?? ""} onChange={(e) => edit((d) => { d.git.email = e.target.value || null; })} /></label>
       <h2>Webhooks</h2>

@@ -77,6 +77,7 @@ impl ConversationService {
             continue_conversation,
             setup_script: Default::default(),
             confinement: settings.sandbox.confinement.clone(),
+            git_identity: settings.git.clone(),
         })
     }
 }

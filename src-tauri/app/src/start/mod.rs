@@ -120,6 +120,9 @@ pub struct StartRequest {
     /// How a process sandbox confines the agent's commands (from the settings).
     #[serde(default)]
     pub confinement: crate::sandbox::ConfinementSettings,
+    /// Who the agent's commits are by (from the settings).
+    #[serde(default)]
+    pub git_identity: crate::sandbox::GitIdentity,
 }
 
 /// How long a repository's setup script may run, in seconds, unless the request says.

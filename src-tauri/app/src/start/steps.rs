@@ -123,6 +123,7 @@ impl StartTaskService {
                     .map(|k| crate::secrets::conversation_sealing_key(k, &conversation)),
                 conversation_id: Some(conversation),
                 confinement: req.confinement.clone(),
+                git_identity: req.git_identity.clone(),
             })
             .await?;
         task.sandbox_id = Some(sandbox.id.clone());

@@ -73,6 +73,7 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
         continue_conversation: None,
         setup_script: Default::default(),
         confinement: Default::default(),
+        git_identity: Default::default(),
     }
 }
 

@@ -95,6 +95,7 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         continue_conversation: None,
         setup_script: Default::default(),
         confinement: Default::default(),
+        git_identity: Default::default(),
     }
 }
 

@@ -63,6 +63,7 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
         continue_conversation: None,
         setup_script: Default::default(),
         confinement: Default::default(),
+        git_identity: Default::default(),
     };
     let starts = StartTaskService::new(
         store.clone(),

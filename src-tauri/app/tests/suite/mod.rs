@@ -2,6 +2,7 @@ mod confinement;
 mod conversations;
 mod docker_sandbox;
 mod event_mirror;
+mod git_identity;
 mod hostile;
 mod live_updates;
 mod llm_check;

@@ -573,6 +573,10 @@ impl SandboxService for DockerSandboxService {
         self.records.touch(id, SandboxKind::Docker)
     }
 
+    fn progress(&self) -> Option<broadcast::Receiver<String>> {
+        Some(self.progress.subscribe())
+    }
+
     fn logs(&self, id: &str) -> Vec<String> {
         self.logs.lines(id)
     }

@@ -281,6 +281,11 @@ pub trait SandboxService: Send + Sync {
     fn logs(&self, id: &str) -> Vec<String>;
     /// Marks a sandbox as used now (for the running limit and idle pausing).
     fn touch(&self, id: &str) -> Result<(), SandboxError>;
+    /// What a slow `create` is doing (the image build's steps), as it happens; `None` when this
+    /// kind has nothing slow to tell.
+    fn progress(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
 
     /// Pauses running sandboxes unused for longer than `idle`; returns their ids.
     async fn pause_idle(&self, idle: Duration) -> Result<Vec<String>, SandboxError> {

@@ -167,6 +167,10 @@ impl SandboxService for RoutedSandboxes {
         self.route(id)?.touch(id)
     }
 
+    fn progress(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        self.of(self.create_kind).ok()?.progress()
+    }
+
     async fn pause_idle(&self, idle: Duration) -> Result<Vec<String>, SandboxError> {
         let mut paused = Vec::new();
         for service in self.available() {

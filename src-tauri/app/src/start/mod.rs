@@ -300,6 +300,7 @@ impl StartTaskService {
             .map_err(StoreError::from)?)
     }
 
+    /// Moves the task to `status`: its row, one more transition in its history, an update.
     fn record(
         &self,
         task: &mut StartTask,
@@ -311,24 +312,22 @@ impl StartTaskService {
         task.updated_at = now();
         {
             let conn = self.store.lock();
-            conn.execute(
-                "UPDATE start_tasks SET status = ?2, detail = ?3, sandbox_id = ?4, conversation_id = ?5, workspace = ?6, setup_output = ?7, updated_at = ?8 WHERE id = ?1",
-                params![
-                    task.id,
-                    status.as_str(),
-                    task.detail,
-                    task.sandbox_id,
-                    task.conversation_id,
-                    task.workspace.as_ref().map(|w| w.display().to_string()),
-                    task.setup_output,
-                    task.updated_at
-                ],
-            )?;
+            write_row(&conn, task)?;
             conn.execute(
                 "INSERT INTO start_task_transitions (task_id, status, detail, at) VALUES (?1, ?2, ?3, ?4)",
                 params![task.id, status.as_str(), task.detail, task.updated_at],
             )?;
         }
+        let _ = self.updates.send(task.clone());
+        Ok(())
+    }
+
+    /// Says what the current stage is doing now (an image build's step): its row and an
+    /// update, but no transition, so the history keeps stages rather than every line.
+    fn note(&self, task: &mut StartTask, detail: String) -> Result<(), StoreError> {
+        task.detail = Some(detail);
+        task.updated_at = now();
+        write_row(&self.store.lock(), task)?;
         let _ = self.updates.send(task.clone());
         Ok(())
     }
@@ -396,4 +395,21 @@ impl StartTaskService {
             }
         }
     }
+}
+
+fn write_row(conn: &rusqlite::Connection, task: &StartTask) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE start_tasks SET status = ?2, detail = ?3, sandbox_id = ?4, conversation_id = ?5, workspace = ?6, setup_output = ?7, updated_at = ?8 WHERE id = ?1",
+        params![
+            task.id,
+            task.status.as_str(),
+            task.detail,
+            task.sandbox_id,
+            task.conversation_id,
+            task.workspace.as_ref().map(|w| w.display().to_string()),
+            task.setup_output,
+            task.updated_at
+        ],
+    )?;
+    Ok(())
 }

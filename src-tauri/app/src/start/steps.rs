@@ -113,19 +113,36 @@ impl StartTaskService {
                 self.sandboxes.kind().as_str()
             )),
         )?;
-        let sandbox = self
-            .sandboxes
-            .create(&SandboxSpec {
-                workspace: workspace.to_path_buf(),
-                sealing_key: req
-                    .sealing_key
-                    .as_deref()
-                    .map(|k| crate::secrets::conversation_sealing_key(k, &conversation)),
-                conversation_id: Some(conversation),
-                confinement: req.confinement.clone(),
-                git_identity: req.git_identity.clone(),
-            })
-            .await?;
+        let spec = SandboxSpec {
+            workspace: workspace.to_path_buf(),
+            sealing_key: req
+                .sealing_key
+                .as_deref()
+                .map(|k| crate::secrets::conversation_sealing_key(k, &conversation)),
+            conversation_id: Some(conversation),
+            confinement: req.confinement.clone(),
+            git_identity: req.git_identity.clone(),
+        };
+        // A first Docker start builds the image, which takes minutes: its steps are shown.
+        let mut progress = self.sandboxes.progress();
+        let create = self.sandboxes.create(&spec);
+        tokio::pin!(create);
+        let sandbox = loop {
+            let line = async {
+                match progress.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                created = &mut create => break created?,
+                line = line => match line {
+                    Ok(line) => self.note(task, format!("Building the sandbox image: {line}"))?,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => progress = None,
+                },
+            }
+        };
         task.sandbox_id = Some(sandbox.id.clone());
         Ok(sandbox)
     }

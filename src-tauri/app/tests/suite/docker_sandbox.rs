@@ -407,3 +407,58 @@ async fn the_image_is_built_on_demand_and_failures_are_clear() {
         )
         .await;
 }
+
+/// A first Docker start builds the image, which takes minutes on a slow machine: the start task
+/// says so, step by step, while its history keeps one entry for the stage.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (run by .ci/test when one answers)"]
+async fn a_start_that_builds_the_image_shows_the_build() {
+    use berth_app::updates::AppUpdate;
+    use common::app::{app_fixture_on, folder, ready, start_local};
+    let tag = format!("berth-sandbox:shown-{}", uuid::Uuid::new_v4().simple());
+    let fx = app_fixture_on(
+        berth_app::settings::Runtime::Docker,
+        vec![Step::text("ready")],
+        |s| s.sandbox.image = tag.clone(),
+    )
+    .await;
+    let mut updates = fx.app.updates();
+    let ws = folder(&fx, "project");
+    common::users_folder(&ws);
+    let task = ready(&fx.app, &start_local(&fx, &ws, None)).await;
+    let mut shown = Vec::new();
+    loop {
+        let update = match updates.try_recv() {
+            Ok(update) => update,
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => continue,
+            Err(_) => break,
+        };
+        if let AppUpdate::StartTask { task: t } = update
+            && t.id == task.id
+            && let Some(detail) = t.detail
+        {
+            shown.push(detail);
+        }
+    }
+    let building: Vec<&String> = shown
+        .iter()
+        .filter(|d| d.starts_with("Building the sandbox image: "))
+        .collect();
+    assert!(
+        building.iter().any(|d| d.contains(&format!("Built {tag}"))) && building.len() > 2,
+        "{shown:?}"
+    );
+    let history = fx.app.starts.transitions(&task.id).unwrap();
+    assert!(
+        !history
+            .iter()
+            .any(|(_, d)| d.as_deref().is_some_and(|d| d.starts_with("Building"))),
+        "{history:?}"
+    );
+    fx.remove_sandboxes().await;
+    let out = std::process::Command::new("docker")
+        .args(["rmi", "-f", &tag])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}

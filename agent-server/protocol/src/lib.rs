@@ -13,6 +13,7 @@ pub mod content;
 pub mod conversation;
 pub mod event;
 pub mod keys;
+pub mod pending;
 pub mod state;
 pub mod tool_io;
 pub mod workspace;
@@ -30,6 +31,7 @@ pub use event::{
     SecurityRisk, Source, ToolAnnotations, ToolDefinition,
 };
 pub use keys::{KEYS_FILE_ENV, ServerKeys};
+pub use pending::{PendingAction, pending_actions};
 pub use state::{
     ConfirmationPolicy, ConversationStats, ExecutionStatus, Metrics, TokenUsage, state_key,
 };

@@ -1,7 +1,10 @@
 //! The conversations table: what the app lists, sorts, renames and deletes. A conversation's
 //! row outlives its sandbox; `archived` says the sandbox is gone.
 
-use berth_protocol::{ConfinementState, Event, EventBody, ExecutionStatus, Source, state_key};
+use berth_protocol::{
+    ConfinementState, ConversationStats, Event, EventBody, ExecutionStatus, PendingAction, Source,
+    pending_actions, state_key,
+};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
@@ -23,8 +26,10 @@ pub struct ConversationSummary {
     /// The agent's execution status as last mirrored.
     pub status: Option<ExecutionStatus>,
     pub model: Option<String>,
-    /// Cost and token totals as last reported by the agent-server.
-    pub metrics: Option<serde_json::Value>,
+    /// Cost and tokens so far, as last reported by the agent-server.
+    pub metrics: Option<Usage>,
+    /// The actions waiting for the user's confirmation (empty unless the status says so).
+    pub pending_actions: Vec<PendingAction>,
     #[ts(as = "f64")]
     pub events: u64,
     /// Its sandbox is gone: readable from the mirror, continued only in a new sandbox.
@@ -33,6 +38,34 @@ pub struct ConversationSummary {
     pub updated_at: String,
     /// How its sandbox confines the agent's commands, as that sandbox reported at start.
     pub confinement: Option<Confinement>,
+}
+
+/// What a conversation used so far, over every LLM it called (the agent's, the condenser's).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
+pub struct Usage {
+    /// In US dollars, as the agent-server prices it.
+    pub cost: f64,
+    #[ts(as = "f64")]
+    pub prompt_tokens: u64,
+    #[ts(as = "f64")]
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    pub fn of(stats: &ConversationStats) -> Self {
+        stats
+            .usage_to_metrics
+            .values()
+            .fold(Self::default(), |total, m| {
+                let tokens = m.accumulated_token_usage.as_ref();
+                Self {
+                    cost: total.cost + m.accumulated_cost,
+                    prompt_tokens: total.prompt_tokens + tokens.map_or(0, |t| t.prompt_tokens),
+                    completion_tokens: total.completion_tokens
+                        + tokens.map_or(0, |t| t.completion_tokens),
+                }
+            })
+    }
 }
 
 /// A sandbox's confinement as the UI shows it: the line to show, and the state behind it.
@@ -124,7 +157,9 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<ConversationSummary> {
         model: r.get(7)?,
         metrics: r
             .get::<_, Option<String>>(8)?
-            .and_then(|m| serde_json::from_str(&m).ok()),
+            .and_then(|m| serde_json::from_str::<ConversationStats>(&m).ok())
+            .map(|stats| Usage::of(&stats)),
+        pending_actions: Vec::new(),
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
         events: r.get::<_, i64>(11)?.max(0) as u64,
@@ -181,11 +216,11 @@ impl ConversationRecords {
 
     pub fn get(&self, id: &str) -> Result<Option<ConversationSummary>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM conversations c WHERE c.id = ?1");
-        Ok(self
-            .store
-            .lock()
-            .query_row(&sql, params![id], summary)
-            .optional()?)
+        let conn = self.store.lock();
+        conn.query_row(&sql, params![id], summary)
+            .optional()?
+            .map(|s| with_pending(&conn, s))
+            .transpose()
     }
 
     /// The row as it is after a stored event changed it; `None` when the event changed nothing.
@@ -213,6 +248,10 @@ impl ConversationRecords {
                 params![page.limit.clamp(1, 500) as i64, page.offset as i64],
                 summary,
             )?
+            .collect::<Result<Vec<_>, _>>()?;
+        let items = items
+            .into_iter()
+            .map(|s| with_pending(&conn, s))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ConversationPage {
             items,
@@ -253,7 +292,7 @@ impl ConversationRecords {
         let rows = stmt
             .query_map(rusqlite::params_from_iter(words.iter()), summary)?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        rows.into_iter().map(|s| with_pending(&conn, s)).collect()
     }
 
     pub fn rename(&self, id: &str, title: &str) -> Result<bool, StoreError> {
@@ -329,6 +368,31 @@ fn row_change(e: &Event) -> Option<RowChange<'_>> {
         }
         _ => None,
     }
+}
+
+/// The summary with what is derived from its events rather than stored in its row: the
+/// actions waiting for the user, by the engine's own rule, read only while it waits.
+fn with_pending(
+    conn: &rusqlite::Connection,
+    mut s: ConversationSummary,
+) -> Result<ConversationSummary, StoreError> {
+    if s.status != Some(ExecutionStatus::WaitingForConfirmation) {
+        return Ok(s);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT body FROM events WHERE conversation_id = ?1 AND kind IN (?2, ?3, ?4, ?5) ORDER BY seq",
+    )?;
+    let [a, b, c, d] = berth_protocol::pending::KINDS_READ;
+    let rows = stmt.query_map(params![s.id, a, b, c, d], |r| r.get::<_, String>(0))?;
+    let mut events = Vec::new();
+    for body in rows {
+        events.push(
+            serde_json::from_str::<Event>(&body?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
+    }
+    s.pending_actions = pending_actions(&events);
+    Ok(s)
 }
 
 /// Applies an event to its conversation's row, in the transaction that stores the event.

@@ -127,9 +127,13 @@ repository: string | null, branch: string | null, sandbox_id: string | null,
  */
 status: ExecutionStatus | null, model: string | null, 
 /**
- * Cost and token totals as last reported by the agent-server.
+ * Cost and tokens so far, as last reported by the agent-server.
  */
-metrics: JsonValue | null, events: number, 
+metrics: Usage | null, 
+/**
+ * The actions waiting for the user's confirmation (empty unless the status says so).
+ */
+pending_actions: Array<PendingAction>, events: number, 
 /**
  * Its sandbox is gone: readable from the mirror, continued only in a new sandbox.
  */
@@ -275,6 +279,12 @@ export type Observation = { "kind": "TerminalObservation" } & TerminalObservatio
 
 export type PageRequest = { offset: number, limit: number, sort: SortBy, };
 
+export type PendingAction = { 
+/**
+ * The `ActionEvent`'s id.
+ */
+action_id: string, tool_name: string, tool_call_id: string, action: Action, security_risk: SecurityRisk, };
+
 export type PlainObservation = { content: Array<Content>, is_error: boolean, };
 
 export type Problem = { field: string, message: string, };
@@ -408,6 +418,12 @@ export type UploadArgs = { id: string, name: string,
  * The content, base64.
  */
 base64: string, };
+
+export type Usage = { 
+/**
+ * In US dollars, as the agent-server prices it.
+ */
+cost: number, prompt_tokens: number, completion_tokens: number, };
 
 export type Webhook = { url: string, enabled: boolean, };
 

@@ -13,35 +13,6 @@ import { Terminal } from "../components/Terminal";
 import { Files } from "../components/Files";
 import { SandboxLog } from "../components/SandboxLog";
 
-/** Actions the agent proposed since the last result: what a confirmation accepts or rejects. */
-export function pendingActions(events: Event[]): Extract<Event, { kind: "ActionEvent" }>[] {
-  const out: Extract<Event, { kind: "ActionEvent" }>[] = [];
-  for (let i = events.length - 1; i >= 0; i--) {
-    const e = events[i];
-    if (e.kind === "ActionEvent") out.unshift(e);
-    else if (e.kind === "ObservationEvent" || e.kind === "UserRejectObservation" || e.kind === "MessageEvent") break;
-  }
-  return out;
-}
-
-interface Usage {
-  accumulated_cost?: number;
-  accumulated_token_usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-}
-
-/** Cost and tokens over every LLM the conversation used (agent, condenser…). */
-export function totals(stats: unknown): { cost: number; tokens: number } | null {
-  const per = (stats as { usage_to_metrics?: Record<string, Usage> } | null | undefined)?.usage_to_metrics;
-  if (!per) return null;
-  let cost = 0;
-  let tokens = 0;
-  for (const m of Object.values(per)) {
-    cost += m.accumulated_cost ?? 0;
-    tokens += (m.accumulated_token_usage?.prompt_tokens ?? 0) + (m.accumulated_token_usage?.completion_tokens ?? 0);
-  }
-  return { cost, tokens };
-}
-
 export function Conversation({ id }: { id: string }) {
   const [conv, setConv] = useState<ConversationSummary | null>(null);
   const [events, setEvents] = useState<Event[]>([]);
@@ -83,7 +54,8 @@ export function Conversation({ id }: { id: string }) {
   }, [id]);
 
   const visible = useMemo(() => events.filter(isVisible), [events]);
-  const pending = conv?.status === "waiting_for_confirmation" ? pendingActions(events) : [];
+  // Which actions wait, and what the conversation used, are the app's to say (the summary).
+  const pending = conv?.pending_actions ?? [];
   const act = useCallback(
     async (f: () => Promise<unknown>) => {
       try {
@@ -113,7 +85,7 @@ export function Conversation({ id }: { id: string }) {
       : [],
   );
   const tasks = [...events].reverse().find((e) => e.kind === "ObservationEvent" && e.observation.kind === "TaskTrackerObservation");
-  const metrics = totals(conv?.metrics);
+  const usage = conv?.metrics;
 
   if (!conv) return <section>{error ? <p className="warn">{error}</p> : "Loading…"}</section>;
   const running = conv.status === "running";
@@ -132,9 +104,9 @@ export function Conversation({ id }: { id: string }) {
               {conv.confinement.summary}
             </span>
           )}
-          {metrics && (
+          {usage && (
             <span className="metrics" data-testid="metrics">
-              ${metrics.cost.toFixed(4)} · {metrics.tokens.toLocaleString()} tokens
+              ${usage.cost.toFixed(4)} · {(usage.prompt_tokens + usage.completion_tokens).toLocaleString()} tokens
             </span>
           )}
           {!conv.archived && (running ? (
@@ -154,8 +126,8 @@ export function Conversation({ id }: { id: string }) {
           <div className="confirm" data-testid="confirm">
             <b>The agent waits for your confirmation</b>
             {pending.map((a) => (
-              <div key={a.id} className="pending">
-                <code>{a.action?.kind === "TerminalAction" ? `$ ${a.action.command}` : `${a.tool_name} ${a.tool_call.arguments}`}</code>
+              <div key={a.action_id} className="pending">
+                <code>{a.action.kind === "TerminalAction" ? `$ ${a.action.command}` : `${a.tool_name} ${JSON.stringify(a.action)}`}</code>
                 <span className={`risk ${a.security_risk}`}>{a.security_risk.toLowerCase()} risk</span>
               </div>
             ))}

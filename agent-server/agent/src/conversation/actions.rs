@@ -3,7 +3,7 @@
 //! LLM gave, and the batch held for the user when the confirmation policy says so.
 
 use berth_protocol::{
-    Action, ErrorClassification, Event, EventBody, FailureAction, FailureKind, MessageToolCall,
+    Action, ErrorClassification, EventBody, FailureAction, FailureKind, MessageToolCall,
     SecurityRisk, Source, TextContent,
 };
 use serde_json::{Value, json};
@@ -15,32 +15,7 @@ use crate::tools::validate_args;
 impl Conversation {
     /// Actions with no result yet (waiting for confirmation, or cut short).
     pub fn pending_actions(&self) -> Vec<PendingAction> {
-        let data = self.data();
-        let answered: std::collections::HashSet<&str> = data
-            .events
-            .iter()
-            .filter(|e| e.is_observation_like())
-            .filter_map(Event::tool_call_id)
-            .collect();
-        data.events
-            .iter()
-            .filter_map(|e| match &e.body {
-                EventBody::ActionEvent {
-                    action: Some(action),
-                    tool_name,
-                    tool_call_id,
-                    security_risk,
-                    ..
-                } if !answered.contains(tool_call_id.as_str()) => Some(PendingAction {
-                    action_id: e.id.clone(),
-                    tool_name: tool_name.clone(),
-                    tool_call_id: tool_call_id.clone(),
-                    action: action.clone(),
-                    security_risk: *security_risk,
-                }),
-                _ => None,
-            })
-            .collect()
+        berth_protocol::pending_actions(&self.data().events)
     }
 
     /// The answer's tool calls as `ActionEvent`s (a call that does not parse becomes an error

@@ -594,11 +594,4 @@ impl Conversation {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct PendingAction {
-    pub action_id: String,
-    pub tool_name: String,
-    pub tool_call_id: String,
-    pub action: berth_protocol::Action,
-    pub security_risk: berth_protocol::SecurityRisk,
-}
+pub use berth_protocol::PendingAction;

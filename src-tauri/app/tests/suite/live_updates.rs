@@ -229,7 +229,11 @@ async fn a_conversations_summary_reaches_the_views_as_it_changes() {
         "{statuses:?}"
     );
     assert_eq!(last.title.as_deref(), Some("Say hi to the team"));
-    assert!(last.metrics.is_some(), "the summary carries the metrics");
+    let usage = last.metrics.expect("the summary carries the metrics");
+    assert!(
+        usage.prompt_tokens > 0 && usage.completion_tokens > 0,
+        "{usage:?}"
+    );
     assert_eq!(
         fx.app.conversations.get(&id).unwrap().status,
         Some(ExecutionStatus::Finished),
@@ -255,4 +259,59 @@ async fn the_sandbox_log_of_a_conversation_is_readable() {
     let sandbox = fx.app.conversations.get(&id).unwrap().sandbox_id.unwrap();
     let key = fx.app.sandboxes.session_key(&sandbox).await.unwrap();
     assert!(!lines.iter().any(|l| l.contains(&key)), "{lines:?}");
+}
+
+/// The app says which actions wait for the user (the engine's own rule), in the summary it
+/// sends, so a view needs no rule of its own; answered, the list is empty again.
+#[tokio::test]
+async fn the_summary_lists_the_actions_waiting_for_confirmation() {
+    let fx = app_fixture(
+        vec![
+            Step::tool("terminal", json!({"command": "echo needs-a-yes"})),
+            Step::text("done"),
+        ],
+        |s| s.agent.confirmation = berth_app::settings::ConfirmationMode::Always,
+    )
+    .await;
+    let ws = folder(&fx, "repo");
+    let mut updates = fx.app.updates();
+    let task = ready(&fx.app, &start_local(&fx, &ws, Some("say it"))).await;
+    let id = task.conversation_id.unwrap();
+    let summary_when = |updates: &mut tokio::sync::broadcast::Receiver<AppUpdate>,
+                        want: ExecutionStatus| {
+        let id = id.clone();
+        let mut updates = updates.resubscribe();
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                assert!(tokio::time::Instant::now() < deadline, "never {want}");
+                let Ok(Ok(AppUpdate::Conversation { summary })) =
+                    tokio::time::timeout(Duration::from_secs(1), updates.recv()).await
+                else {
+                    continue;
+                };
+                if summary.id == id && summary.status == Some(want) {
+                    return summary;
+                }
+            }
+        }
+    };
+    let waiting = summary_when(&mut updates, ExecutionStatus::WaitingForConfirmation).await;
+    let commands: Vec<String> = waiting
+        .pending_actions
+        .iter()
+        .map(|p| match &p.action {
+            berth_protocol::Action::TerminalAction(t) => t.command.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(commands, ["echo needs-a-yes"]);
+    assert_eq!(
+        fx.app.conversations.get(&id).unwrap().pending_actions,
+        waiting.pending_actions,
+        "the summary sent is the one read"
+    );
+    let finished = summary_when(&mut updates, ExecutionStatus::Finished);
+    fx.app.conversations.confirm(&id, true, None).await.unwrap();
+    assert!(finished.await.pending_actions.is_empty());
 }

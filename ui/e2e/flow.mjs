@@ -10,7 +10,15 @@ const [url, llmUrl, workspace, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const browser = await chromium.launch({
   executablePath: process.env.BERTH_CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 page.setDefaultTimeout(20000);
@@ -24,7 +32,11 @@ try {
   await page.locator("input[name=model]").fill("openai/scripted");
   await page.locator("input[name=base_url]").fill(llmUrl);
   await page.locator("input[name=api_key]").fill("sk-e2e-key");
-  await page.getByText("Agents run as local processes", { exact: false }).or(page.getByText("Docker is running")).first().waitFor();
+  await page
+    .getByText("Agents run as local processes", { exact: false })
+    .or(page.getByText("Docker is running"))
+    .first()
+    .waitFor();
   await page.getByRole("button", { name: "Test connection" }).click();
   await page.getByTestId("setup-message").filter({ hasText: "answered in" }).waitFor();
   await shot("1-setup");
@@ -56,7 +68,8 @@ try {
   step("the agent's hostile markdown: no script link, no remote image, links ask and open outside");
   const events = page.getByTestId("events");
   await events.getByText("run me").waitFor();
-  if ((await events.locator('a[href^="javascript" i]').count()) !== 0) throw new Error("a javascript: link was rendered");
+  if ((await events.locator('a[href^="javascript" i]').count()) !== 0)
+    throw new Error("a javascript: link was rendered");
   if ((await events.locator("img").count()) !== 0) throw new Error("an image from agent output was rendered");
   await events.getByText("run me").click();
   const asked = [];
@@ -67,8 +80,10 @@ try {
   const before = page.url();
   await events.getByRole("link", { name: "docs" }).click();
   await page.waitForTimeout(300);
-  if (!asked.some((m) => m.includes("https://example.invalid/docs"))) throw new Error(`no confirmation before opening the link: ${asked}`);
-  if (page.url() !== before || (await page.title()) === "pwned") throw new Error(`the page left the app: ${page.url()}`);
+  if (!asked.some((m) => m.includes("https://example.invalid/docs")))
+    throw new Error(`no confirmation before opening the link: ${asked}`);
+  if (page.url() !== before || (await page.title()) === "pwned")
+    throw new Error(`the page left the app: ${page.url()}`);
 
   step("the Terminal tab: the agent's shell, and a command of the user's own in the sandbox");
   await page.getByRole("button", { name: "Terminal" }).click();
@@ -120,7 +135,8 @@ try {
   await page.getByRole("button", { name: "Save settings" }).click();
   await page.getByTestId("settings-note").filter({ hasText: "Saved." }).waitFor();
   // Long conversations are summarized unless the user turns it off (the agent gets the setting).
-  if (!(await page.getByLabel("Summarize long conversations", { exact: false }).isChecked())) throw new Error("the condenser is off by default");
+  if (!(await page.getByLabel("Summarize long conversations", { exact: false }).isChecked()))
+    throw new Error("the condenser is off by default");
   await page.getByRole("heading", { name: "Agent", exact: true }).scrollIntoViewIfNeeded();
   await shot("3a-settings");
   await page.goto(url.replace(/\/\?.*$/, "/#/"));
@@ -129,7 +145,10 @@ try {
   await page.getByRole("button", { name: "Start" }).click();
   await page.waitForURL(/#\/c\//);
   await page.getByTestId("confirm").getByText("echo confirmed-once").waitFor();
-  await page.getByTestId("confinement").filter({ hasText: "Not confined: confinement is turned off in Settings" }).waitFor();
+  await page
+    .getByTestId("confinement")
+    .filter({ hasText: "Not confined: confinement is turned off in Settings" })
+    .waitFor();
   await shot("3-confirm");
   await page.getByRole("button", { name: "Confirm (Alt+Y)" }).click();
   await page.getByTestId("events").getByText("confirmed-once", { exact: true }).waitFor();
@@ -173,10 +192,20 @@ try {
   // What the app holds for the page's conversation, to tell a UI fault from an app fault.
   const id = decodeURIComponent(page.url().split("#/c/")[1] ?? "");
   if (id) {
-    const dump = await page.evaluate(async (id) => {
-      const ask = (command) => fetch("/api/call", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ command, args: { id } }) }).then((r) => r.json());
-      return { conversation: await ask("GetConversation"), events: (await ask("ConversationEvents")).map?.((e) => e.kind) };
-    }, id).catch((err) => String(err));
+    const dump = await page
+      .evaluate(async (id) => {
+        const ask = (command) =>
+          fetch("/api/call", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ command, args: { id } }),
+          }).then((r) => r.json());
+        return {
+          conversation: await ask("GetConversation"),
+          events: (await ask("ConversationEvents")).map?.((e) => e.kind),
+        };
+      }, id)
+      .catch((err) => String(err));
     console.error(JSON.stringify(dump));
   }
   console.error(`FAILED: ${e.message}`);

@@ -2,12 +2,12 @@ import { useEffect, useState } from "react";
 import { call, errorText } from "./api";
 import type { AppStatus } from "./generated/api";
 import { go, useRoute } from "./route";
-import { Conversation } from "./pages/Conversation";
-import { Home } from "./pages/Home";
-import { Settings } from "./pages/Settings";
-import { Setup } from "./pages/Setup";
-import { StartProgress } from "./pages/StartProgress";
-import { Quick } from "./pages/Quick";
+import { Conversation } from "./conversation/Conversation";
+import { Home } from "./home/Home";
+import { Settings } from "./settings/Settings";
+import { Setup } from "./setup/Setup";
+import { StartProgress } from "./start/StartProgress";
+import { Quick } from "./quick/Quick";
 import { listenToShell } from "./links";
 
 export function App() {
@@ -26,7 +26,9 @@ export function App() {
   return (
     <div className="app">
       <header className="top">
-        <a href="#/" className="brand">Berth</a>
+        <a href="#/" className="brand">
+          Berth
+        </a>
         <nav>
           <a href="#/">Home</a>
           <a href="#/settings">Settings</a>
@@ -36,9 +38,19 @@ export function App() {
         </span>
       </header>
       <main>
-        {notice && <p className="warn" onClick={() => setNotice(null)}>{notice}</p>}
+        {notice && (
+          <p className="warn" onClick={() => setNotice(null)}>
+            {notice}
+          </p>
+        )}
         {needsSetup || route.page === "setup" ? (
-          <Setup status={status} onDone={() => { setStatus({ ...status, needs_setup: false }); go("/"); }} />
+          <Setup
+            status={status}
+            onDone={() => {
+              setStatus({ ...status, needs_setup: false });
+              go("/");
+            }}
+          />
         ) : route.page === "settings" ? (
           <Settings />
         ) : route.page === "start" ? (
@@ -46,7 +58,7 @@ export function App() {
         ) : route.page === "conversation" ? (
           <Conversation id={route.id} />
         ) : (
-          <Home key={route.page === "home" ? route.key ?? "" : ""} />
+          <Home key={route.page === "home" ? (route.key ?? "") : ""} />
         )}
       </main>
     </div>

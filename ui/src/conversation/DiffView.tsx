@@ -45,7 +45,8 @@ export function DiffView({ path, before, after }: { path?: string | null; before
     <div className="diff" data-testid="diff">
       {path && (
         <div className="diff-head">
-          <span className="path">{path}</span> <span className="plus">+{added}</span> <span className="minus">−{removed}</span>
+          <span className="path">{path}</span> <span className="plus">+{added}</span>{" "}
+          <span className="minus">−{removed}</span>
         </div>
       )}
       <table>

@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { call, errorText, subscribe } from "../api";
 import type { StartTask } from "../generated/api";
 import { go } from "../route";
-import { ChatInput } from "../components/ChatInput";
+import { ChatInput } from "../conversation/ChatInput";
 
 type State = Pick<StartTask, "status" | "detail">;
 
@@ -50,7 +50,10 @@ export function StartProgress({ id }: { id: string }) {
       </ol>
       {last?.status === "ERROR" && <p className="warn">{last.detail}</p>}
       {error && <p className="warn">{error}</p>}
-      <ChatInput placeholder="Messages sent now are delivered when the agent is ready" onSend={(text) => call("SendToStart", { id, text }).then(() => undefined)} />
+      <ChatInput
+        placeholder="Messages sent now are delivered when the agent is ready"
+        onSend={(text) => call("SendToStart", { id, text }).then(() => undefined)}
+      />
     </section>
   );
 }

@@ -65,24 +65,49 @@ export function Setup({ status, onDone }: { status: AppStatus; onDone: () => voi
         <div className="local" key={s.base_url}>
           Found {s.kind === "ollama" ? "Ollama" : "LM Studio"} at {s.base_url}:{" "}
           {s.models.slice(0, 5).map((m) => (
-            <button key={m} onClick={() => { setModel(m); setBaseUrl(s.base_url); }}>{m}</button>
+            <button
+              key={m}
+              onClick={() => {
+                setModel(m);
+                setBaseUrl(s.base_url);
+              }}
+            >
+              {m}
+            </button>
           ))}
         </div>
       ))}
-      <label>Model (provider/model)<input name="model" value={model} onChange={(e) => setModel(e.target.value)} /></label>
-      <label>Base URL (for local or self-hosted servers)<input name="base_url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://…" /></label>
-      <label>API key (kept in your system keychain)<input name="api_key" type="password" value={key} onChange={(e) => setKey(e.target.value)} /></label>
+      <label>
+        Model (provider/model)
+        <input name="model" value={model} onChange={(e) => setModel(e.target.value)} />
+      </label>
+      <label>
+        Base URL (for local or self-hosted servers)
+        <input name="base_url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://…" />
+      </label>
+      <label>
+        API key (kept in your system keychain)
+        <input name="api_key" type="password" value={key} onChange={(e) => setKey(e.target.value)} />
+      </label>
       {status.keychain_problem && <p className="warn">{status.keychain_problem}</p>}
       <div className="buttons">
-        <button onClick={test} disabled={busy}>Test connection</button>
-        <button className="primary" onClick={finish} disabled={busy}>Save and continue</button>
+        <button onClick={test} disabled={busy}>
+          Test connection
+        </button>
+        <button className="primary" onClick={finish} disabled={busy}>
+          Save and continue
+        </button>
       </div>
-      {message && <p className={message.ok ? "ok" : "warn"} data-testid="setup-message">{message.text}</p>}
+      {message && (
+        <p className={message.ok ? "ok" : "warn"} data-testid="setup-message">
+          {message.text}
+        </p>
+      )}
       <h2>Where agents run</h2>
       <p data-testid="sandbox-info">
         {status.sandbox_kind === "docker"
           ? "Docker is running: each conversation gets its own container."
-          : status.sandbox_note ?? "Agents run as local processes on this machine, with your user's rights."}
+          : (status.sandbox_note ?? "Agents run as local processes on this machine, with your user's rights.")}
       </p>
     </section>
   );

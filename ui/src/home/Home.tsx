@@ -27,7 +27,10 @@ export function Home() {
   const [hits, setHits] = useState<SearchHit[] | null>(null);
 
   useEffect(() => {
-    call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then((p) => setRecent(p.items), (e) => setError(errorText(e)));
+    call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then(
+      (p) => setRecent(p.items),
+      (e) => setError(errorText(e)),
+    );
   }, []);
 
   async function start() {
@@ -39,7 +42,12 @@ export function Home() {
         fromLink && (fromLink.kind === "git_url" ? fromLink.url : fromLink.path) === target
           ? fromLink
           : await call("ParseRepository", { text: target });
-      const t = await call("StartConversation", { repository, task: task.trim() || null, profile: null, setup_script: runSetup ? "run" : "skip" });
+      const t = await call("StartConversation", {
+        repository,
+        task: task.trim() || null,
+        profile: null,
+        setup_script: runSetup ? "run" : "skip",
+      });
       go(`/start/${t.id}`);
     } catch (e) {
       setError(errorText(e));
@@ -48,7 +56,8 @@ export function Home() {
 
   const [renaming, setRenaming] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const refresh = () => call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then((p) => setRecent(p.items));
+  const refresh = () =>
+    call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then((p) => setRecent(p.items));
 
   async function rename(id: string, title: string) {
     try {
@@ -71,7 +80,9 @@ export function Home() {
 
   async function exportZip(id: string) {
     try {
-      const saved = await download(`/api/export/${encodeURIComponent(id)}`, () => call("ExportConversation", { id, path: "" }));
+      const saved = await download(`/api/export/${encodeURIComponent(id)}`, () =>
+        call("ExportConversation", { id, path: "" }),
+      );
       if (saved) setNote(`Saved to ${saved}`);
     } catch (e) {
       setError(errorText(e));
@@ -93,10 +104,22 @@ export function Home() {
       <h1>New conversation</h1>
       {prefill && (
         <p className="from-link" data-testid="from-link">
-          Filled in from a link{prefill.issue ? ` to GitHub issue #${prefill.issue.number} of ${prefill.issue.owner}/${prefill.issue.repo}` : ""}. Check it, then click Start.
+          Filled in from a link
+          {prefill.issue
+            ? ` to GitHub issue #${prefill.issue.number} of ${prefill.issue.owner}/${prefill.issue.repo}`
+            : ""}
+          . Check it, then click Start.
         </p>
       )}
-      <label>Folder or git URL<input name="where" value={where} onChange={(e) => setWhere(e.target.value)} placeholder="/home/me/project or https://github.com/org/repo" /></label>
+      <label>
+        Folder or git URL
+        <input
+          name="where"
+          value={where}
+          onChange={(e) => setWhere(e.target.value)}
+          placeholder="/home/me/project or https://github.com/org/repo"
+        />
+      </label>
       <label>
         Task
         {prefill?.task && (
@@ -104,27 +127,47 @@ export function Home() {
             from the link — read all of it: a link can carry instructions meant for the agent
           </span>
         )}
-        <textarea name="task" value={task} onChange={(e) => setTask(e.target.value)} placeholder="Fix the failing test" rows={taskRows(task)} />
-        <span className="hint" data-testid="task-count">{task.length} characters</span>
+        <textarea
+          name="task"
+          value={task}
+          onChange={(e) => setTask(e.target.value)}
+          placeholder="Fix the failing test"
+          rows={taskRows(task)}
+        />
+        <span className="hint" data-testid="task-count">
+          {task.length} characters
+        </span>
       </label>
       {prefill && (
         <label className="check">
           <input type="checkbox" name="run-setup" checked={runSetup} onChange={(e) => setRunSetup(e.target.checked)} />
           <span>
-            Run the repository's setup script (<code>.openhands/setup.sh</code>) before the agent starts. It came through a link: in a process sandbox it runs as you, unconfined.
+            Run the repository's setup script (<code>.openhands/setup.sh</code>) before the agent starts. It came
+            through a link: in a process sandbox it runs as you, unconfined.
           </span>
         </label>
       )}
-      <button className="primary" onClick={start} disabled={!where.trim()}>Start</button>
+      <button className="primary" onClick={start} disabled={!where.trim()}>
+        Start
+      </button>
       {error && <p className="warn">{error}</p>}
       {note && <p className="ok">{note}</p>}
       <h2>Conversations</h2>
-      <input name="search" className="search" value={query} onChange={(e) => search(e.target.value)} placeholder="Search messages, commands, outputs…" />
+      <input
+        name="search"
+        className="search"
+        value={query}
+        onChange={(e) => search(e.target.value)}
+        placeholder="Search messages, commands, outputs…"
+      />
       {hits ? (
         <ul className="list" data-testid="search-results">
           {hits.length === 0 && <li>Nothing found.</li>}
           {hits.map((h, i) => (
-            <li key={i}><a href={`#/c/${h.conversation_id}`}>{h.title ?? "(untitled)"}</a> <span className="snippet">{h.snippet}</span></li>
+            <li key={i}>
+              <a href={`#/c/${h.conversation_id}`}>{h.title ?? "(untitled)"}</a>{" "}
+              <span className="snippet">{h.snippet}</span>
+            </li>
           ))}
         </ul>
       ) : (

@@ -5,8 +5,7 @@ import type { Content, Event } from "../generated/api";
 import { markdownHtml, onLinkClick } from "../safe";
 import { DiffView } from "./DiffView";
 
-const text = (content: Array<Content>) =>
-  content.map((c) => ("text" in c ? c.text : "")).join("\n");
+const text = (content: Array<Content>) => content.map((c) => ("text" in c ? c.text : "")).join("\n");
 
 function Markdown({ source }: { source: string }) {
   // The agent's words: raw HTML in them is shown as text; what marked makes of the rest is
@@ -42,18 +41,28 @@ export function EventCard({ event }: { event: Event }) {
       );
     }
     case "ActionEvent": {
-      const thought = event.thought.map((t) => t.text).join("\n").trim();
+      const thought = event.thought
+        .map((t) => t.text)
+        .join("\n")
+        .trim();
       const action = event.action;
       let body: React.ReactNode = <code>{event.tool_call.arguments}</code>;
       if (action?.kind === "TerminalAction") body = <pre className="command">$ {action.command}</pre>;
-      else if (action?.kind === "FileEditorAction") body = <div className="edit">{action.command} {action.path}</div>;
+      else if (action?.kind === "FileEditorAction")
+        body = (
+          <div className="edit">
+            {action.command} {action.path}
+          </div>
+        );
       else if (action?.kind === "FinishAction") body = <Markdown source={action.message} />;
       else if (action?.kind === "ThinkAction") body = <div className="thought">{action.thought}</div>;
       return (
         <div className="card action" data-kind="action">
           <div className="who">
             Agent · {event.tool_name}
-            {event.security_risk !== "UNKNOWN" && <span className={`risk ${event.security_risk}`}>{event.security_risk} risk</span>}
+            {event.security_risk !== "UNKNOWN" && (
+              <span className={`risk ${event.security_risk}`}>{event.security_risk} risk</span>
+            )}
           </div>
           {thought && <div className="thought">{thought}</div>}
           {event.summary && <div className="summary">{event.summary}</div>}
@@ -71,7 +80,12 @@ export function EventCard({ event }: { event: Event }) {
           </div>
         );
       }
-      if (o.kind === "FileEditorObservation" && o.new_content !== null && o.new_content !== undefined && o.command !== "view") {
+      if (
+        o.kind === "FileEditorObservation" &&
+        o.new_content !== null &&
+        o.new_content !== undefined &&
+        o.command !== "view"
+      ) {
         return (
           <div className="card edit" data-kind="edit">
             <DiffView path={o.path} before={o.old_content ?? ""} after={o.new_content} />
@@ -99,13 +113,29 @@ export function EventCard({ event }: { event: Event }) {
       );
     }
     case "AgentErrorEvent":
-      return <div className="card error" data-kind="error">{event.error}</div>;
+      return (
+        <div className="card error" data-kind="error">
+          {event.error}
+        </div>
+      );
     case "ConversationErrorEvent":
-      return <div className="card error" data-kind="error">{event.code}: {event.detail}</div>;
+      return (
+        <div className="card error" data-kind="error">
+          {event.code}: {event.detail}
+        </div>
+      );
     case "UserRejectObservation":
-      return <div className="card rejected" data-kind="rejected">Rejected: {event.rejection_reason}</div>;
+      return (
+        <div className="card rejected" data-kind="rejected">
+          Rejected: {event.rejection_reason}
+        </div>
+      );
     case "PauseEvent":
-      return <div className="card paused" data-kind="paused">Paused</div>;
+      return (
+        <div className="card paused" data-kind="paused">
+          Paused
+        </div>
+      );
     default:
       return null;
   }

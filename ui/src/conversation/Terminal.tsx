@@ -14,7 +14,8 @@ export function transcript(events: Event[]): string[] {
   const lines: string[] = [];
   for (const e of events) {
     if (e.kind === "ActionEvent" && e.action?.kind === "TerminalAction") lines.push(`$ ${e.action.command}`);
-    if (e.kind === "ObservationEvent" && e.observation.kind === "TerminalObservation") lines.push(...terminalText(text(e.observation.content)).split("\n"));
+    if (e.kind === "ObservationEvent" && e.observation.kind === "TerminalObservation")
+      lines.push(...terminalText(text(e.observation.content)).split("\n"));
   }
   return lines;
 }
@@ -29,7 +30,14 @@ export function Terminal({ id, events, readOnly }: { id: string; events: Event[]
   useEffect(() => {
     if (!host.current) return;
     // Links the output still shows go through the same confirmation as any other.
-    const t = new XTerm({ convertEol: true, fontSize: 12, rows: 24, cols: 90, disableStdin: true, linkHandler: { activate: (_e, uri) => void openLink(uri) } });
+    const t = new XTerm({
+      convertEol: true,
+      fontSize: 12,
+      rows: 24,
+      cols: 90,
+      disableStdin: true,
+      linkHandler: { activate: (_e, uri) => void openLink(uri) },
+    });
     t.open(host.current);
     term.current = t;
     written.current = 0;

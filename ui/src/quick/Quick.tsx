@@ -9,7 +9,12 @@ export function Quick() {
   const [error, setError] = useState<string | null>(null);
   async function start() {
     try {
-      const t = await call("StartConversation", { repository: { kind: "local_folder", path: where.trim() }, task: task.trim() || null, profile: null, setup_script: "run" });
+      const t = await call("StartConversation", {
+        repository: { kind: "local_folder", path: where.trim() },
+        task: task.trim() || null,
+        profile: null,
+        setup_script: "run",
+      });
       if (isDesktop()) {
         await invoke("show_main", { path: `/start/${t.id}` });
         await closeWindow();
@@ -22,7 +27,13 @@ export function Quick() {
   }
   return (
     <section className="quick">
-      <input name="where" value={where} onChange={(e) => setWhere(e.target.value)} placeholder="Folder, e.g. /home/me/project" autoFocus />
+      <input
+        name="where"
+        value={where}
+        onChange={(e) => setWhere(e.target.value)}
+        placeholder="Folder, e.g. /home/me/project"
+        autoFocus
+      />
       <textarea
         name="task"
         value={task}
@@ -36,7 +47,9 @@ export function Quick() {
           }
         }}
       />
-      <button className="primary" onClick={start} disabled={!where.trim()}>Start</button>
+      <button className="primary" onClick={start} disabled={!where.trim()}>
+        Start
+      </button>
       {error && <p className="warn">{error}</p>}
     </section>
   );

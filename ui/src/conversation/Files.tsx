@@ -17,7 +17,9 @@ export function Files({ id, changed }: { id: string; changed: unknown }) {
   const crumbs = dir ? dir.split("/") : [];
   async function saveCopy(path: string) {
     try {
-      const saved = await download(`/api/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`, () => call("SaveFileCopy", { id, path }));
+      const saved = await download(`/api/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`, () =>
+        call("SaveFileCopy", { id, path }),
+      );
       if (saved) setNote(`Saved to ${saved}`);
     } catch (e) {
       setNote(errorText(e));
@@ -26,18 +28,51 @@ export function Files({ id, changed }: { id: string; changed: unknown }) {
   return (
     <div className="files-tab" data-testid="files">
       <div className="crumbs">
-        <button onClick={() => { setDir(""); setPreview(null); setTick((t) => t + 1); }}>workspace</button>
+        <button
+          onClick={() => {
+            setDir("");
+            setPreview(null);
+            setTick((t) => t + 1);
+          }}
+        >
+          workspace
+        </button>
         {crumbs.map((c, i) => (
-          <button key={i} onClick={() => { setDir(crumbs.slice(0, i + 1).join("/")); setPreview(null); }}>/ {c}</button>
+          <button
+            key={i}
+            onClick={() => {
+              setDir(crumbs.slice(0, i + 1).join("/"));
+              setPreview(null);
+            }}
+          >
+            / {c}
+          </button>
         ))}
       </div>
       <ul className="files">
         {entries.map((e) => (
           <li key={e.path}>
             {e.is_dir ? (
-              <a href="#" onClick={(ev) => { ev.preventDefault(); setDir(e.path); setPreview(null); }}>{e.name}/</a>
+              <a
+                href="#"
+                onClick={(ev) => {
+                  ev.preventDefault();
+                  setDir(e.path);
+                  setPreview(null);
+                }}
+              >
+                {e.name}/
+              </a>
             ) : (
-              <a href="#" onClick={(ev) => { ev.preventDefault(); call("PreviewFile", { id, path: e.path }).then(setPreview, (err) => setNote(errorText(err))); }}>{e.name}</a>
+              <a
+                href="#"
+                onClick={(ev) => {
+                  ev.preventDefault();
+                  call("PreviewFile", { id, path: e.path }).then(setPreview, (err) => setNote(errorText(err)));
+                }}
+              >
+                {e.name}
+              </a>
             )}
             {!e.is_dir && <span className="size">{e.size} B</span>}
           </li>
@@ -48,7 +83,11 @@ export function Files({ id, changed }: { id: string; changed: unknown }) {
           <div className="diff-head">
             {preview.path} <button onClick={() => void saveCopy(preview.path)}>Download</button>
           </div>
-          {preview.text !== null ? <pre data-testid="file-text">{preview.text}</pre> : <p>Binary or large file ({preview.size} bytes): download it to look.</p>}
+          {preview.text !== null ? (
+            <pre data-testid="file-text">{preview.text}</pre>
+          ) : (
+            <p>Binary or large file ({preview.size} bytes): download it to look.</p>
+          )}
         </div>
       )}
       {note && <p className="hint">{note}</p>}

@@ -201,8 +201,8 @@ try {
             body: JSON.stringify({ command, args: { id } }),
           }).then((r) => r.json());
         return {
-          conversation: await ask("GetConversation"),
-          events: (await ask("ConversationEvents")).map?.((e) => e.kind),
+          conversation: await ask("ConversationGet"),
+          events: (await ask("ConversationEventsList")).map?.((e) => e.kind),
         };
       }, id)
       .catch((err) => String(err));

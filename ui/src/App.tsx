@@ -16,7 +16,7 @@ export function App() {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   useEffect(() => {
-    call("AppStatus", {}).then(setStatus, (e) => setError(errorText(e)));
+    call("AppStatusGet", {}).then(setStatus, (e) => setError(errorText(e)));
   }, [route.page]);
   useEffect(() => listenToShell(setNotice), []);
   if (error) return <div className="fatal">Berth cannot reach its app: {error}</div>;

@@ -19,7 +19,7 @@ export function takePrefill(): Prefill | null {
 
 export async function openLink(link: string): Promise<string | null> {
   try {
-    const action = await call("ParseDeepLink", { link });
+    const action = await call("DeepLinkParse", { link });
     if (action.action === "open_conversation") {
       go(`/c/${action.id}`);
     } else {

@@ -1,7 +1,7 @@
 //! Webhooks: every enabled URL in the settings receives conversation events as they are
 //! mirrored, in batches (`POST {"conversation_id", "events": [...]}`, at most [`MAX_BATCH`] events
 //! or [`BATCH_WINDOW`] apart), retried with exponential back-off when it fails. Every attempt is
-//! recorded in `webhook_deliveries`; Settings shows the latest (`WebhookDeliveries`).
+//! recorded in `webhook_deliveries`; Settings shows the latest (`WebhookDeliveriesList`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

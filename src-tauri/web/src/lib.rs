@@ -177,7 +177,7 @@ async fn export(State(web): State<Web>, Path(id): Path<String>) -> Response {
     let path = dir.join("conversation.zip");
     let result = api::dispatch(
         &web.app,
-        api::Request::ExportConversation(api::ExportArgs {
+        api::Request::ConversationExport(api::ExportArgs {
             id: id.clone(),
             path: path.display().to_string(),
         }),

@@ -32,7 +32,8 @@ export function Conversation({ id }: { id: string }) {
     [setError],
   );
   const confirm = useCallback(
-    (accept: boolean) => act(() => call("Confirm", { id, accept, reason: accept ? null : "Rejected by the user" })),
+    (accept: boolean) =>
+      act(() => call("ConversationConfirm", { id, accept, reason: accept ? null : "Rejected by the user" })),
     [act, id],
   );
 
@@ -92,9 +93,9 @@ export function Conversation({ id }: { id: string }) {
           )}
           {!conv.archived &&
             (running ? (
-              <button onClick={() => act(() => call("Pause", { id }))}>Pause</button>
+              <button onClick={() => act(() => call("ConversationPause", { id }))}>Pause</button>
             ) : conv.status === "paused" ? (
-              <button onClick={() => act(() => call("Resume", { id }))}>Resume</button>
+              <button onClick={() => act(() => call("ConversationResume", { id }))}>Resume</button>
             ) : null)}
         </div>
         {tampered.length > 0 && (
@@ -131,7 +132,7 @@ export function Conversation({ id }: { id: string }) {
             <button
               onClick={() =>
                 act(async () => {
-                  const t = await call("ContinueInNewSandbox", { id, message: null });
+                  const t = await call("ConversationContinue", { id, message: null });
                   go(`/start/${t.id}`);
                 })
               }
@@ -141,8 +142,8 @@ export function Conversation({ id }: { id: string }) {
           </div>
         ) : (
           <ChatInput
-            onSend={(text) => call("SendMessage", { id, text }).then(() => undefined)}
-            onFile={(name, base64) => call("UploadFile", { id, name, base64 })}
+            onSend={(text) => call("ConversationSend", { id, text }).then(() => undefined)}
+            onFile={(name, base64) => call("FileUpload", { id, name, base64 })}
           />
         )}
       </div>

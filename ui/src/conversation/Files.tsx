@@ -12,13 +12,13 @@ export function Files({ id, changed }: { id: string; changed: unknown }) {
   const [preview, setPreview] = useState<FilePreview | null>(null);
   const [note, setNote] = useState<string | null>(null);
   useEffect(() => {
-    call("ListFiles", { id, path: dir }).then(setEntries, (e) => setNote(errorText(e)));
+    call("FilesList", { id, path: dir }).then(setEntries, (e) => setNote(errorText(e)));
   }, [id, dir, tick, changed]);
   const crumbs = dir ? dir.split("/") : [];
   async function saveCopy(path: string) {
     try {
       const saved = await download(`/api/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`, () =>
-        call("SaveFileCopy", { id, path }),
+        call("FileSaveCopy", { id, path }),
       );
       if (saved) setNote(`Saved to ${saved}`);
     } catch (e) {
@@ -68,7 +68,7 @@ export function Files({ id, changed }: { id: string; changed: unknown }) {
                 href="#"
                 onClick={(ev) => {
                   ev.preventDefault();
-                  call("PreviewFile", { id, path: e.path }).then(setPreview, (err) => setNote(errorText(err)));
+                  call("FileRead", { id, path: e.path }).then(setPreview, (err) => setNote(errorText(err)));
                 }}
               >
                 {e.name}

@@ -9,7 +9,7 @@ export function SandboxLog({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
     setError(null);
-    call("SandboxLogs", { id }).then(setLines, (e) => setError(errorText(e)));
+    call("SandboxLogsGet", { id }).then(setLines, (e) => setError(errorText(e)));
   }, [id]);
   useEffect(load, [load]);
   return (

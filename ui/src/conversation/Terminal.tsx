@@ -57,7 +57,7 @@ export function Terminal({ id, events, readOnly }: { id: string; events: Event[]
     setCommand("");
     term.current.writeln(`\x1b[1;34myou$\x1b[0m ${c}`);
     try {
-      const r = await call("RunInSandbox", { id, text: c });
+      const r = await call("SandboxCommandRun", { id, text: c });
       term.current.writeln(terminalText(r.output.replace(/\n$/, "")));
       if (r.exit_code !== 0) term.current.writeln(`\x1b[31m[exit ${r.exit_code}]\x1b[0m`);
     } catch (e) {

@@ -80,11 +80,11 @@ export class ConversationStore {
     const id = this.id;
     let live = true;
     const failed = (e: unknown) => live && this.update({ error: errorText(e) });
-    const checkGit = () => call("GitTampering", { id }).then((t) => live && this.update({ tampered: t }), failed);
+    const checkGit = () => call("GitTamperingList", { id }).then((t) => live && this.update({ tampered: t }), failed);
     const load = () => {
-      call("GetConversation", { id }).then((s) => live && this.update({ summary: s }), failed);
-      call("ConversationEvents", { id }).then((list) => live && this.addEvents(list), failed);
-      call("ChangedFiles", { id }).then((files) => live && this.update({ changes: files }), failed);
+      call("ConversationGet", { id }).then((s) => live && this.update({ summary: s }), failed);
+      call("ConversationEventsList", { id }).then((list) => live && this.addEvents(list), failed);
+      call("ChangedFilesList", { id }).then((files) => live && this.update({ changes: files }), failed);
       checkGit();
     };
     const stop = subscribe((u) => {

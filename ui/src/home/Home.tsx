@@ -27,7 +27,7 @@ export function Home() {
   const [hits, setHits] = useState<SearchHit[] | null>(null);
 
   useEffect(() => {
-    call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then(
+    call("ConversationsList", { offset: 0, limit: 50, sort: "recently_updated" }).then(
       (p) => setRecent(p.items),
       (e) => setError(errorText(e)),
     );
@@ -41,8 +41,8 @@ export function Home() {
       const repository =
         fromLink && (fromLink.kind === "git_url" ? fromLink.url : fromLink.path) === target
           ? fromLink
-          : await call("ParseRepository", { text: target });
-      const t = await call("StartConversation", {
+          : await call("RepositoryParse", { text: target });
+      const t = await call("ConversationStart", {
         repository,
         task: task.trim() || null,
         profile: null,
@@ -57,11 +57,11 @@ export function Home() {
   const [renaming, setRenaming] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const refresh = () =>
-    call("ListConversations", { offset: 0, limit: 50, sort: "recently_updated" }).then((p) => setRecent(p.items));
+    call("ConversationsList", { offset: 0, limit: 50, sort: "recently_updated" }).then((p) => setRecent(p.items));
 
   async function rename(id: string, title: string) {
     try {
-      await call("RenameConversation", { id, text: title });
+      await call("ConversationRename", { id, text: title });
       setRenaming(null);
       await refresh();
     } catch (e) {
@@ -72,7 +72,7 @@ export function Home() {
   async function remove(id: string, title: string | null) {
     if (!window.confirm(`Delete "${title ?? "(untitled)"}", its sandbox and its history?`)) return;
     try {
-      setRecent((await call("DeleteConversation", { id })).items);
+      setRecent((await call("ConversationDelete", { id })).items);
     } catch (e) {
       setError(errorText(e));
     }
@@ -81,7 +81,7 @@ export function Home() {
   async function exportZip(id: string) {
     try {
       const saved = await download(`/api/export/${encodeURIComponent(id)}`, () =>
-        call("ExportConversation", { id, path: "" }),
+        call("ConversationExport", { id, path: "" }),
       );
       if (saved) setNote(`Saved to ${saved}`);
     } catch (e) {
@@ -93,7 +93,7 @@ export function Home() {
     setQuery(q);
     if (!q.trim()) return setHits(null);
     try {
-      setHits(await call("SearchConversations", { query: q, limit: 50 }));
+      setHits(await call("ConversationsSearch", { query: q, limit: 50 }));
     } catch (e) {
       setError(errorText(e));
     }

@@ -9,7 +9,7 @@ export function Quick() {
   const [error, setError] = useState<string | null>(null);
   async function start() {
     try {
-      const t = await call("StartConversation", {
+      const t = await call("ConversationStart", {
         repository: { kind: "local_folder", path: where.trim() },
         task: task.trim() || null,
         profile: null,

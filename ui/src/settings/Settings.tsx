@@ -21,10 +21,10 @@ export function Settings() {
   const [deliveries, setDeliveries] = useState<Delivery[]>([]);
   const [status, setStatus] = useState<AppStatus | null>(null);
   useEffect(() => {
-    call("GetSettings", {}).then(setS, (e) => setNote({ ok: false, text: errorText(e) }));
-    call("ListSecrets", {}).then(setSecrets, () => setSecrets([]));
-    call("WebhookDeliveries", {}).then(setDeliveries, (e) => setNote({ ok: false, text: errorText(e) }));
-    call("AppStatus", {}).then(setStatus, (e) => setNote({ ok: false, text: errorText(e) }));
+    call("SettingsGet", {}).then(setS, (e) => setNote({ ok: false, text: errorText(e) }));
+    call("SecretsList", {}).then(setSecrets, () => setSecrets([]));
+    call("WebhookDeliveriesList", {}).then(setDeliveries, (e) => setNote({ ok: false, text: errorText(e) }));
+    call("AppStatusGet", {}).then(setStatus, (e) => setNote({ ok: false, text: errorText(e) }));
   }, []);
   if (!s) return <section>{note?.text ?? "Loading…"}</section>;
   const edit = (f: (draft: S) => void) => {
@@ -34,7 +34,7 @@ export function Settings() {
   };
   async function saveKey(profile: string, value: string) {
     try {
-      setSecrets(await call("SetSecret", { kind: "llm", name: profile, value, description: null }));
+      setSecrets(await call("SecretSet", { kind: "llm", name: profile, value, description: null }));
       setNote({ ok: true, text: `The key of ${profile} is in the keychain.` });
     } catch (e) {
       setNote({ ok: false, text: errorText(e) });
@@ -42,7 +42,7 @@ export function Settings() {
   }
   async function test(profile: string) {
     try {
-      const r = await call("TestConnection", { name: profile });
+      const r = await call("LlmProfileTest", { name: profile });
       setNote({ ok: r.ok, text: r.message });
     } catch (e) {
       setNote({ ok: false, text: errorText(e) });
@@ -50,7 +50,7 @@ export function Settings() {
   }
   async function save() {
     try {
-      setS(await call("SaveSettings", s!));
+      setS(await call("SettingsSave", s!));
       setNote({ ok: true, text: "Saved." });
     } catch (e) {
       const text =
@@ -463,7 +463,7 @@ export function Settings() {
             {x.kind} · <b>{x.name}</b> {x.description}{" "}
             <button
               onClick={() =>
-                call("DeleteSecret", { kind: x.kind, name: x.name }).then(setSecrets, (e) =>
+                call("SecretDelete", { kind: x.kind, name: x.name }).then(setSecrets, (e) =>
                   setNote({ ok: false, text: errorText(e) }),
                 )
               }
@@ -495,7 +495,7 @@ export function Settings() {
         />
         <button
           onClick={() =>
-            call("SetSecret", {
+            call("SecretSet", {
               kind: "custom",
               name: secret.name,
               value: secret.value,

@@ -12,22 +12,22 @@ export function Setup({ status, onDone }: { status: AppStatus; onDone: () => voi
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    call("DetectLocalLlms", {}).then(setLocal, () => setLocal([]));
+    call("LocalLlmsDetect", {}).then(setLocal, () => setLocal([]));
   }, []);
 
   async function save(): Promise<boolean> {
-    const settings = await call("GetSettings", {});
+    const settings = await call("SettingsGet", {});
     const profile = { name: "default", model: model.trim(), base_url: baseUrl.trim() || null };
     settings.llm_profiles = [...settings.llm_profiles.filter((p) => p.name !== "default"), profile];
     settings.active_profile = "default";
     try {
-      await call("SaveSettings", settings);
+      await call("SettingsSave", settings);
     } catch (e) {
       const problems = e instanceof CommandError ? e.problems.map((p) => `${p.field}: ${p.message}`).join("; ") : "";
       setMessage({ ok: false, text: problems || errorText(e) });
       return false;
     }
-    if (key) await call("SetSecret", { kind: "llm", name: "default", value: key, description: null });
+    if (key) await call("SecretSet", { kind: "llm", name: "default", value: key, description: null });
     return true;
   }
 
@@ -36,7 +36,7 @@ export function Setup({ status, onDone }: { status: AppStatus; onDone: () => voi
     setMessage(null);
     try {
       if (await save()) {
-        const r = await call("TestConnection", { name: "default" });
+        const r = await call("LlmProfileTest", { name: "default" });
         setMessage({ ok: r.ok, text: r.message });
       }
     } catch (e) {

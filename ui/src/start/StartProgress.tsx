@@ -25,8 +25,8 @@ export function StartProgress({ id }: { id: string }) {
       },
       async () => {
         try {
-          (await call("StartTaskHistory", { id })).forEach(add);
-          done(await call("GetStartTask", { id }));
+          (await call("StartTaskHistoryGet", { id })).forEach(add);
+          done(await call("StartTaskGet", { id }));
         } catch (e) {
           setError(errorText(e));
         }
@@ -52,7 +52,7 @@ export function StartProgress({ id }: { id: string }) {
       {error && <p className="warn">{error}</p>}
       <ChatInput
         placeholder="Messages sent now are delivered when the agent is ready"
-        onSend={(text) => call("SendToStart", { id, text }).then(() => undefined)}
+        onSend={(text) => call("StartTaskSend", { id, text }).then(() => undefined)}
       />
     </section>
   );

@@ -97,7 +97,7 @@ pub struct AppStatus {
     pub logs_folder: String,
 }
 
-pub async fn app_status(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
+pub async fn app_status_get(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
     let settings = app.library.settings.load()?;
     Ok(AppStatus {
         version: env!("CARGO_PKG_VERSION").into(),
@@ -109,28 +109,28 @@ pub async fn app_status(app: &App, _: NoArgs) -> Result<AppStatus, ApiError> {
     })
 }
 
-pub async fn get_settings(app: &App, _: NoArgs) -> Result<Settings, ApiError> {
+pub async fn settings_get(app: &App, _: NoArgs) -> Result<Settings, ApiError> {
     Ok(app.library.settings.load()?)
 }
 
-pub async fn save_settings(app: &App, settings: Settings) -> Result<Settings, ApiError> {
+pub async fn settings_save(app: &App, settings: Settings) -> Result<Settings, ApiError> {
     app.library.settings.save(&settings)?;
     Ok(app.library.settings.load()?)
 }
 
-pub async fn test_connection(app: &App, args: ProfileRef) -> Result<ConnectionReport, ApiError> {
+pub async fn llm_profile_test(app: &App, args: ProfileRef) -> Result<ConnectionReport, ApiError> {
     Ok(app.library.test_profile(args.name.as_deref()).await?)
 }
 
-pub async fn detect_local(_: &App, _: NoArgs) -> Result<Vec<LocalServer>, ApiError> {
+pub async fn local_llms_detect(_: &App, _: NoArgs) -> Result<Vec<LocalServer>, ApiError> {
     Ok(crate::llm_check::detect_local(crate::llm_check::DEFAULT_LOCAL).await)
 }
 
-pub async fn list_secrets(app: &App, _: NoArgs) -> Result<Vec<SecretInfo>, ApiError> {
+pub async fn secrets_list(app: &App, _: NoArgs) -> Result<Vec<SecretInfo>, ApiError> {
     Ok(app.library.secrets.list()?)
 }
 
-pub async fn set_secret(app: &App, args: SetSecret) -> Result<Vec<SecretInfo>, ApiError> {
+pub async fn secret_set(app: &App, args: SetSecret) -> Result<Vec<SecretInfo>, ApiError> {
     app.library.secrets.set(
         args.kind,
         &args.name,
@@ -140,16 +140,16 @@ pub async fn set_secret(app: &App, args: SetSecret) -> Result<Vec<SecretInfo>, A
     Ok(app.library.secrets.list()?)
 }
 
-pub async fn delete_secret(app: &App, args: SecretRef) -> Result<Vec<SecretInfo>, ApiError> {
+pub async fn secret_delete(app: &App, args: SecretRef) -> Result<Vec<SecretInfo>, ApiError> {
     app.library.secrets.delete(args.kind, &args.name)?;
     Ok(app.library.secrets.list()?)
 }
 
-pub async fn start_conversation(app: &App, new: NewConversation) -> Result<StartTask, ApiError> {
+pub async fn conversation_start(app: &App, new: NewConversation) -> Result<StartTask, ApiError> {
     Ok(app.conversations.start(new)?)
 }
 
-pub async fn get_start_task(app: &App, args: ById) -> Result<StartTask, ApiError> {
+pub async fn start_task_get(app: &App, args: ById) -> Result<StartTask, ApiError> {
     Ok(app.starts.get(&args.id)?)
 }
 
@@ -160,7 +160,7 @@ pub struct Transition {
     pub detail: Option<String>,
 }
 
-pub async fn start_task_history(app: &App, args: ById) -> Result<Vec<Transition>, ApiError> {
+pub async fn start_task_history_get(app: &App, args: ById) -> Result<Vec<Transition>, ApiError> {
     Ok(app
         .starts
         .transitions(&args.id)?
@@ -169,45 +169,45 @@ pub async fn start_task_history(app: &App, args: ById) -> Result<Vec<Transition>
         .collect())
 }
 
-pub async fn send_to_start(app: &App, args: Text) -> Result<StartTask, ApiError> {
+pub async fn start_task_send(app: &App, args: Text) -> Result<StartTask, ApiError> {
     app.conversations
         .send_to_start(&args.id, &args.text)
         .await?;
     Ok(app.starts.get(&args.id)?)
 }
 
-pub async fn list_conversations(
+pub async fn conversations_list(
     app: &App,
     page: PageRequest,
 ) -> Result<ConversationPage, ApiError> {
     Ok(app.conversations.list(page)?)
 }
 
-pub async fn search_conversations(app: &App, args: Search) -> Result<Vec<SearchHit>, ApiError> {
+pub async fn conversations_search(app: &App, args: Search) -> Result<Vec<SearchHit>, ApiError> {
     Ok(app
         .conversations
         .search(&args.query, args.limit.unwrap_or(50).clamp(1, 500))?)
 }
 
-pub async fn get_conversation(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
+pub async fn conversation_get(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
     Ok(app.conversations.get(&args.id)?)
 }
 
-pub async fn conversation_events(app: &App, args: ById) -> Result<Vec<Event>, ApiError> {
+pub async fn conversation_events_list(app: &App, args: ById) -> Result<Vec<Event>, ApiError> {
     Ok(app.conversations.events(&args.id)?)
 }
 
-pub async fn rename_conversation(app: &App, args: Text) -> Result<ConversationSummary, ApiError> {
+pub async fn conversation_rename(app: &App, args: Text) -> Result<ConversationSummary, ApiError> {
     app.conversations.rename(&args.id, &args.text)?;
     Ok(app.conversations.get(&args.id)?)
 }
 
-pub async fn delete_conversation(app: &App, args: ById) -> Result<ConversationPage, ApiError> {
+pub async fn conversation_delete(app: &App, args: ById) -> Result<ConversationPage, ApiError> {
     app.conversations.delete(&args.id).await?;
     Ok(app.conversations.list(PageRequest::default())?)
 }
 
-pub async fn export_conversation(app: &App, args: ExportArgs) -> Result<String, ApiError> {
+pub async fn conversation_export(app: &App, args: ExportArgs) -> Result<String, ApiError> {
     let path = if args.path.trim().is_empty() {
         let conv = app.conversations.get(&args.id)?;
         let name: String = conv
@@ -236,7 +236,7 @@ pub struct CommandResult {
     pub exit_code: i64,
 }
 
-pub async fn run_in_sandbox(app: &App, args: Text) -> Result<CommandResult, ApiError> {
+pub async fn sandbox_command_run(app: &App, args: Text) -> Result<CommandResult, ApiError> {
     let out = app.conversations.run_command(&args.id, &args.text).await?;
     Ok(CommandResult {
         output: format!("{}{}", out.stdout, out.stderr),
@@ -244,72 +244,75 @@ pub async fn run_in_sandbox(app: &App, args: Text) -> Result<CommandResult, ApiE
     })
 }
 
-pub async fn send_message(app: &App, args: Text) -> Result<ConversationSummary, ApiError> {
+pub async fn conversation_send(app: &App, args: Text) -> Result<ConversationSummary, ApiError> {
     app.conversations.send(&args.id, &args.text).await?;
     Ok(app.conversations.get(&args.id)?)
 }
 
-pub async fn pause(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
+pub async fn conversation_pause(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
     app.conversations.pause(&args.id).await?;
     Ok(app.conversations.get(&args.id)?)
 }
 
-pub async fn resume(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
+pub async fn conversation_resume(app: &App, args: ById) -> Result<ConversationSummary, ApiError> {
     app.conversations.resume(&args.id).await?;
     Ok(app.conversations.get(&args.id)?)
 }
 
-pub async fn confirm(app: &App, args: Confirm) -> Result<ConversationSummary, ApiError> {
+pub async fn conversation_confirm(
+    app: &App,
+    args: Confirm,
+) -> Result<ConversationSummary, ApiError> {
     app.conversations
         .confirm(&args.id, args.accept, args.reason.as_deref())
         .await?;
     Ok(app.conversations.get(&args.id)?)
 }
 
-pub async fn ask(app: &App, args: Text) -> Result<String, ApiError> {
+pub async fn conversation_ask(app: &App, args: Text) -> Result<String, ApiError> {
     Ok(app.conversations.ask(&args.id, &args.text).await?)
 }
 
-pub async fn continue_in_new_sandbox(app: &App, args: ContinueArgs) -> Result<StartTask, ApiError> {
+pub async fn conversation_continue(app: &App, args: ContinueArgs) -> Result<StartTask, ApiError> {
     Ok(app
         .conversations
         .continue_in_new_sandbox(&args.id, args.message)?)
 }
 
-pub async fn changed_files(app: &App, args: ById) -> Result<Vec<ChangedFile>, ApiError> {
+pub async fn changed_files_list(app: &App, args: ById) -> Result<Vec<ChangedFile>, ApiError> {
     app.conversations.get(&args.id)?;
     Ok(app.watcher.current(&args.id).await)
 }
 
-pub async fn git_tampering(
+pub async fn git_tampering_list(
     app: &App,
     args: ById,
 ) -> Result<Vec<crate::git_tampering::GitTamper>, ApiError> {
     Ok(app.conversations.git_tampering(&args.id)?)
 }
 
-pub async fn parse_deep_link(
+pub async fn deep_link_parse(
     _: &App,
     args: LinkArgs,
 ) -> Result<crate::deeplink::DeepLink, ApiError> {
     crate::deeplink::parse(&args.link).map_err(|e| ApiError::new(ErrorCode::Invalid, e.to_string()))
 }
 
-pub async fn sandbox_logs(app: &App, args: ById) -> Result<Vec<String>, ApiError> {
+pub async fn sandbox_logs_get(app: &App, args: ById) -> Result<Vec<String>, ApiError> {
     Ok(app.conversations.sandbox_logs(&args.id)?)
 }
 
 /// How many attempts the Settings page shows.
 const DELIVERIES_SHOWN: usize = 50;
 
-pub async fn webhook_deliveries(
+pub async fn webhook_deliveries_list(
     app: &App,
     _: NoArgs,
 ) -> Result<Vec<crate::webhooks::Delivery>, ApiError> {
     Ok(app.webhooks.deliveries(DELIVERIES_SHOWN)?)
 }
 
-pub async fn parse_repository(
+pub async fn repository_parse(
     _: &App,
     args: RepositoryText,
 ) -> Result<crate::repository::Repository, ApiError> {
@@ -338,7 +341,7 @@ pub fn workspace_of(app: &App, id: &str) -> Result<std::path::PathBuf, ApiError>
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "this conversation has no workspace"))
 }
 
-pub async fn list_files(
+pub async fn files_list(
     app: &App,
     args: FileArgs,
 ) -> Result<Vec<crate::files::FileEntry>, ApiError> {
@@ -348,17 +351,14 @@ pub async fn list_files(
     )?)
 }
 
-pub async fn preview_file(
-    app: &App,
-    args: FileArgs,
-) -> Result<crate::files::FilePreview, ApiError> {
+pub async fn file_read(app: &App, args: FileArgs) -> Result<crate::files::FilePreview, ApiError> {
     Ok(crate::files::preview(
         &workspace_of(app, &args.id)?,
         &args.path,
     )?)
 }
 
-pub async fn save_file_copy(app: &App, args: FileArgs) -> Result<String, ApiError> {
+pub async fn file_save_copy(app: &App, args: FileArgs) -> Result<String, ApiError> {
     let bytes = crate::files::read(&workspace_of(app, &args.id)?, &args.path)?;
     let name = std::path::Path::new(&args.path)
         .file_name()
@@ -372,7 +372,7 @@ pub async fn save_file_copy(app: &App, args: FileArgs) -> Result<String, ApiErro
     Ok(dest.display().to_string())
 }
 
-pub async fn upload_file(app: &App, args: UploadArgs) -> Result<String, ApiError> {
+pub async fn file_upload(app: &App, args: UploadArgs) -> Result<String, ApiError> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(args.base64.as_bytes())

@@ -114,7 +114,7 @@ impl std::fmt::Display for ApiError {
 /// command to the type it answers.
 macro_rules! commands {
     ($( $(#[$doc:meta])* $name:ident($args:ty) -> $out:ty = $handler:path; )*) => {
-        /// A command from the UI: `{"command": "ListConversations", "args": {…}}`.
+        /// A command from the UI: `{"command": "ConversationsList", "args": {…}}`.
         #[derive(Debug, Clone, Deserialize, Serialize, TS)]
         #[serde(tag = "command", content = "args")]
         pub enum Request {
@@ -137,7 +137,7 @@ macro_rules! commands {
             }
         }
 
-        /// `export type Responses = { ListConversations: ConversationPage; … }`.
+        /// `export type Responses = { ConversationsList: ConversationPage; … }`.
         fn responses_ts() -> String {
             let mut s = String::from("export type Responses = {\n");
             $( s.push_str(&format!("  {}: {};\n", stringify!($name), <$out as TS>::name())); )*
@@ -260,58 +260,58 @@ use handlers as h;
 
 commands! {
     /// What the first-run screen and the status bar need.
-    AppStatus(NoArgs) -> h::AppStatus = h::app_status;
-    GetSettings(NoArgs) -> Settings = h::get_settings;
+    AppStatusGet(NoArgs) -> h::AppStatus = h::app_status_get;
+    SettingsGet(NoArgs) -> Settings = h::settings_get;
     /// Validates and saves; `invalid_settings` with each field's problem otherwise.
-    SaveSettings(Settings) -> Settings = h::save_settings;
-    TestConnection(ProfileRef) -> ConnectionReport = h::test_connection;
-    DetectLocalLlms(NoArgs) -> Vec<LocalServer> = h::detect_local;
-    ListSecrets(NoArgs) -> Vec<SecretInfo> = h::list_secrets;
-    SetSecret(SetSecret) -> Vec<SecretInfo> = h::set_secret;
-    DeleteSecret(SecretRef) -> Vec<SecretInfo> = h::delete_secret;
-    StartConversation(NewConversation) -> StartTask = h::start_conversation;
-    GetStartTask(ById) -> StartTask = h::get_start_task;
+    SettingsSave(Settings) -> Settings = h::settings_save;
+    LlmProfileTest(ProfileRef) -> ConnectionReport = h::llm_profile_test;
+    LocalLlmsDetect(NoArgs) -> Vec<LocalServer> = h::local_llms_detect;
+    SecretsList(NoArgs) -> Vec<SecretInfo> = h::secrets_list;
+    SecretSet(SetSecret) -> Vec<SecretInfo> = h::secret_set;
+    SecretDelete(SecretRef) -> Vec<SecretInfo> = h::secret_delete;
+    ConversationStart(NewConversation) -> StartTask = h::conversation_start;
+    StartTaskGet(ById) -> StartTask = h::start_task_get;
     /// The states a start task went through so far, oldest first.
-    StartTaskHistory(ById) -> Vec<h::Transition> = h::start_task_history;
+    StartTaskHistoryGet(ById) -> Vec<h::Transition> = h::start_task_history_get;
     /// A message for the conversation a start task is creating (queued until it is READY).
-    SendToStart(Text) -> StartTask = h::send_to_start;
-    ListConversations(PageRequest) -> ConversationPage = h::list_conversations;
-    SearchConversations(Search) -> Vec<SearchHit> = h::search_conversations;
-    GetConversation(ById) -> ConversationSummary = h::get_conversation;
-    ConversationEvents(ById) -> Vec<Event> = h::conversation_events;
-    RenameConversation(Text) -> ConversationSummary = h::rename_conversation;
-    DeleteConversation(ById) -> ConversationPage = h::delete_conversation;
+    StartTaskSend(Text) -> StartTask = h::start_task_send;
+    ConversationsList(PageRequest) -> ConversationPage = h::conversations_list;
+    ConversationsSearch(Search) -> Vec<SearchHit> = h::conversations_search;
+    ConversationGet(ById) -> ConversationSummary = h::conversation_get;
+    ConversationEventsList(ById) -> Vec<Event> = h::conversation_events_list;
+    ConversationRename(Text) -> ConversationSummary = h::conversation_rename;
+    ConversationDelete(ById) -> ConversationPage = h::conversation_delete;
     /// Writes the zip (to `path`, or the Downloads folder when empty); answers where.
-    ExportConversation(ExportArgs) -> String = h::export_conversation;
+    ConversationExport(ExportArgs) -> String = h::conversation_export;
     /// Runs a command in the conversation's sandbox, as the user (the Terminal tab).
-    RunInSandbox(Text) -> h::CommandResult = h::run_in_sandbox;
-    SendMessage(Text) -> ConversationSummary = h::send_message;
-    Pause(ById) -> ConversationSummary = h::pause;
-    Resume(ById) -> ConversationSummary = h::resume;
-    Confirm(Confirm) -> ConversationSummary = h::confirm;
-    Ask(Text) -> String = h::ask;
-    ContinueInNewSandbox(ContinueArgs) -> StartTask = h::continue_in_new_sandbox;
+    SandboxCommandRun(Text) -> h::CommandResult = h::sandbox_command_run;
+    ConversationSend(Text) -> ConversationSummary = h::conversation_send;
+    ConversationPause(ById) -> ConversationSummary = h::conversation_pause;
+    ConversationResume(ById) -> ConversationSummary = h::conversation_resume;
+    ConversationConfirm(Confirm) -> ConversationSummary = h::conversation_confirm;
+    ConversationAsk(Text) -> String = h::conversation_ask;
+    ConversationContinue(ContinueArgs) -> StartTask = h::conversation_continue;
     /// A `berth://` link as the action it asks for (opening or prefilling, never starting).
-    ParseDeepLink(LinkArgs) -> crate::deeplink::DeepLink = h::parse_deep_link;
+    DeepLinkParse(LinkArgs) -> crate::deeplink::DeepLink = h::deep_link_parse;
     /// The last lines the conversation's sandbox printed (its agent-server's log).
-    SandboxLogs(ById) -> Vec<String> = h::sandbox_logs;
+    SandboxLogsGet(ById) -> Vec<String> = h::sandbox_logs_get;
     /// The latest webhook attempts, newest first.
-    WebhookDeliveries(NoArgs) -> Vec<crate::webhooks::Delivery> = h::webhook_deliveries;
+    WebhookDeliveriesList(NoArgs) -> Vec<crate::webhooks::Delivery> = h::webhook_deliveries_list;
     /// What the user typed in the repository field, as the start takes it (or why not).
-    ParseRepository(RepositoryText) -> crate::repository::Repository = h::parse_repository;
+    RepositoryParse(RepositoryText) -> crate::repository::Repository = h::repository_parse;
     /// A folder of the conversation's workspace (`""`: its top).
-    ListFiles(FileArgs) -> Vec<crate::files::FileEntry> = h::list_files;
-    PreviewFile(FileArgs) -> crate::files::FilePreview = h::preview_file;
+    FilesList(FileArgs) -> Vec<crate::files::FileEntry> = h::files_list;
+    FileRead(FileArgs) -> crate::files::FilePreview = h::file_read;
     /// Copies a workspace file to the Downloads folder; answers where (web mode downloads it from
     /// `/api/file/{id}?path=`).
-    SaveFileCopy(FileArgs) -> String = h::save_file_copy;
+    FileSaveCopy(FileArgs) -> String = h::file_save_copy;
     /// A file the user dropped or pasted, written to the workspace's top folder.
-    UploadFile(UploadArgs) -> String = h::upload_file;
+    FileUpload(UploadArgs) -> String = h::file_upload;
     /// The files the agent changed in the workspace so far (then `changed_files` updates).
-    ChangedFiles(ById) -> Vec<ChangedFile> = h::changed_files;
+    ChangedFilesList(ById) -> Vec<ChangedFile> = h::changed_files_list;
     /// What the agent changed in the repository's `.git/` config and hooks, which the user's own
     /// git would run.
-    GitTampering(ById) -> Vec<crate::git_tampering::GitTamper> = h::git_tampering;
+    GitTamperingList(ById) -> Vec<crate::git_tampering::GitTamper> = h::git_tampering_list;
 }
 
 fn collect<T: TS + 'static>(out: &mut Vec<(String, String)>) {

@@ -82,10 +82,10 @@ async fn a_webhook_failing_twice_gets_the_batch_on_the_third_attempt() {
     let id = task.conversation_id.unwrap();
     status(&fx.app, &id, "finished").await;
 
-    // Retries back off 1 s then 2 s; Settings reads the attempts with `WebhookDeliveries`.
+    // Retries back off 1 s then 2 s; Settings reads the attempts with `WebhookDeliveriesList`.
     let mut delivered: Vec<Delivery> = Vec::new();
     for _ in 0..200 {
-        delivered = command(&fx.app, "WebhookDeliveries", json!({})).await;
+        delivered = command(&fx.app, "WebhookDeliveriesList", json!({})).await;
         if delivered.iter().any(|d| d.delivered) {
             break;
         }
@@ -248,7 +248,7 @@ async fn the_sandbox_log_of_a_conversation_is_readable() {
     let task = ready(&fx.app, &start_local(&fx, &ws, Some("say hello"))).await;
     let id = task.conversation_id.unwrap();
     status(&fx.app, &id, "finished").await;
-    let lines: Vec<String> = command(&fx.app, "SandboxLogs", json!({"id": id})).await;
+    let lines: Vec<String> = command(&fx.app, "SandboxLogsGet", json!({"id": id})).await;
     assert!(
         lines
             .iter()

@@ -78,7 +78,7 @@ async fn every_route_needs_the_token_and_the_loopback_host() {
     }
     let s = http
         .post(format!("{base}/api/call"))
-        .json(&json!({"command": "AppStatus", "args": {}}))
+        .json(&json!({"command": "AppStatusGet", "args": {}}))
         .send()
         .await
         .map(|r| r.status())
@@ -172,7 +172,7 @@ async fn a_page_of_another_loopback_origin_cannot_post_commands() {
                 .map(|c| c.split(';').next().unwrap().to_string())
         })
         .expect("no cookie");
-    let body = r#"{"command":"SetSecret","args":{"kind":"custom","name":"PWNED","value":"x","description":null}}"#;
+    let body = r#"{"command":"SecretSet","args":{"kind":"custom","name":"PWNED","value":"x","description":null}}"#;
     let post = |content_type: &'static str, origin: Option<String>, site: Option<&'static str>| {
         let mut req = http
             .post(format!("http://{}/api/call", web.addr))
@@ -202,7 +202,7 @@ async fn a_page_of_another_loopback_origin_cannot_post_commands() {
         };
         assert_eq!(resp.status(), want, "{ct} from {origin:?}");
     }
-    let (_, listed) = call(&web, "ListSecrets", json!({})).await;
+    let (_, listed) = call(&web, "SecretsList", json!({})).await;
     assert!(!listed.to_string().contains("PWNED"), "{listed}");
     // The app's own page still can.
     let own = format!("http://{}", web.addr);
@@ -211,7 +211,7 @@ async fn a_page_of_another_loopback_origin_cannot_post_commands() {
         .header("cookie", &cookie)
         .header("origin", &own)
         .header("sec-fetch-site", "same-origin")
-        .json(&json!({"command": "AppStatus", "args": {}}))
+        .json(&json!({"command": "AppStatusGet", "args": {}}))
         .send()
         .await
         .unwrap();
@@ -222,14 +222,14 @@ async fn a_page_of_another_loopback_origin_cannot_post_commands() {
 async fn commands_answer_json_and_errors_carry_their_code() {
     let tmp = tempfile::tempdir().unwrap();
     let web = start(tmp.path(), None).await;
-    let (s, status) = call(&web, "AppStatus", json!({})).await;
+    let (s, status) = call(&web, "AppStatusGet", json!({})).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(status["needs_setup"], true);
     assert_eq!(status["sandbox_kind"], "process");
 
     let (s, e) = call(
         &web,
-        "SaveSettings",
+        "SettingsSave",
         json!({"llm_profiles": [{"name": "a", "model": ""}], "active_profile": "a"}),
     )
     .await;
@@ -237,14 +237,14 @@ async fn commands_answer_json_and_errors_carry_their_code() {
     assert_eq!(e["code"], "invalid_settings");
     assert_eq!(e["problems"][0]["field"], "llm_profiles[0].model");
 
-    let (s, e) = call(&web, "GetConversation", json!({"id": "nope"})).await;
+    let (s, e) = call(&web, "ConversationGet", json!({"id": "nope"})).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
     let (s, e) = call(
         &web,
-        "StartConversation",
+        "ConversationStart",
         json!({"repository": {"kind": "local_folder", "path": "/tmp"}, "task": "x"}),
     )
     .await;
@@ -283,7 +283,7 @@ async fn a_conversation_started_over_http_streams_its_states_and_events() {
     let ws = tmp.path().join("ws");
     std::fs::create_dir_all(&ws).unwrap();
     let web = start(tmp.path(), None).await;
-    let (s, _) = call(&web, "SaveSettings", json!({"llm_profiles": [{"name": "scripted", "model": "openai/scripted", "base_url": llm.openai_base_url()}], "active_profile": "scripted"})).await;
+    let (s, _) = call(&web, "SettingsSave", json!({"llm_profiles": [{"name": "scripted", "model": "openai/scripted", "base_url": llm.openai_base_url()}], "active_profile": "scripted"})).await;
     assert_eq!(s, StatusCode::OK);
 
     let stream = reqwest::Client::new()
@@ -302,7 +302,7 @@ async fn a_conversation_started_over_http_streams_its_states_and_events() {
     let mut bytes = stream.bytes_stream();
     let (s, task) = call(
         &web,
-        "StartConversation",
+        "ConversationStart",
         json!({"repository": {"kind": "local_folder", "path": ws}, "task": "stream it"}),
     )
     .await;
@@ -362,9 +362,9 @@ async fn a_conversation_started_over_http_streams_its_states_and_events() {
         "{outputs:?}"
     );
 
-    let (_, events) = call(&web, "ConversationEvents", json!({"id": conversation})).await;
+    let (_, events) = call(&web, "ConversationEventsList", json!({"id": conversation})).await;
     assert!(events.as_array().is_some_and(|e| e.len() >= 6), "{events}");
-    let (_, hits) = call(&web, "SearchConversations", json!({"query": "streamed-42"})).await;
+    let (_, hits) = call(&web, "ConversationsSearch", json!({"query": "streamed-42"})).await;
     assert_eq!(hits[0]["conversation_id"], conversation.as_str());
     let zip = reqwest::Client::new()
         .get(format!("http://{}/api/export/{conversation}", web.addr))
@@ -375,6 +375,6 @@ async fn a_conversation_started_over_http_streams_its_states_and_events() {
     assert_eq!(zip.status(), StatusCode::OK);
     let body = zip.bytes().await.unwrap();
     assert!(body.starts_with(b"PK"), "not a zip");
-    let (s, _) = call(&web, "DeleteConversation", json!({"id": conversation})).await;
+    let (s, _) = call(&web, "ConversationDelete", json!({"id": conversation})).await;
     assert_eq!(s, StatusCode::OK);
 }

@@ -217,6 +217,7 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         )
         .await
         .unwrap();
+    // Nothing to wait for when all goes well: the page gets two seconds to try to leave.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = client.current_url().await.unwrap();
     // tauri:// origins are opaque (never equal): compare scheme and host.

@@ -1,6 +1,28 @@
 //! Helpers the workspace's tests share.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Asks `check` every 20 ms until it answers `Some`, for at most `within`: how a test waits for
+/// something to happen, instead of sleeping and hoping. Panics naming `what` when it never does.
+pub async fn wait_until<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// The workspace's root folder.
 pub fn workspace_root() -> PathBuf {

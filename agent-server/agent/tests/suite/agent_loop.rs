@@ -12,6 +12,7 @@ use berth_protocol::{
     SecurityRisk,
 };
 use berth_scripted_llm::Step;
+use berth_test_support::wait_until;
 use common::fixture::{count, finish, setup, statuses};
 use common::{core_kinds, options};
 use serde_json::json;
@@ -135,6 +136,14 @@ async fn always_confirm_asks_for_everything_but_a_lone_finish() {
     assert_eq!(count(&fx.conv.events(), "ObservationEvent"), 2);
 }
 
+/// Waits until the agent's first LLM call is in flight (the scripted LLM got it).
+async fn llm_called(fx: &common::fixture::Fx) {
+    wait_until("the LLM call", Duration::from_secs(10), || async {
+        (!fx.llm.requests().is_empty()).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn pause_stops_between_steps_and_run_resumes() {
     let fx = setup(
@@ -150,7 +159,7 @@ async fn pause_stops_between_steps_and_run_resumes() {
     fx.conv.send_message(Message::user("go"));
     let conv = fx.conv.clone();
     let runner = tokio::spawn(async move { conv.run().await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    llm_called(&fx).await;
     fx.conv.pause();
     let status = runner.await.unwrap().unwrap();
     assert_eq!(status, ExecutionStatus::Paused);
@@ -178,7 +187,7 @@ async fn interrupt_cancels_the_llm_call() {
     let conv = fx.conv.clone();
     let started = std::time::Instant::now();
     let runner = tokio::spawn(async move { conv.run().await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    llm_called(&fx).await;
     fx.conv.interrupt();
     let status = runner.await.unwrap().unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -197,7 +206,10 @@ async fn a_second_run_while_running_is_refused() {
     fx.conv.send_message(Message::user("go"));
     let conv = fx.conv.clone();
     let runner = tokio::spawn(async move { conv.run().await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_until("the run to start", Duration::from_secs(10), || async {
+        (fx.conv.status() == ExecutionStatus::Running).then_some(())
+    })
+    .await;
     assert!(matches!(
         fx.conv.run().await,
         Err(berth_agent::ConversationError::AlreadyRunning)

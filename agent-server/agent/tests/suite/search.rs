@@ -112,9 +112,15 @@ async fn results_are_capped_at_100_newest_first() {
     for i in 0..120 {
         std::fs::write(dir.path().join(format!("f{i:03}.txt")), "x").unwrap();
     }
+    // Newest by its modification time, set rather than waited for.
     let newest = dir.path().join("newest.txt");
-    std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(&newest, "x").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&newest)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .unwrap();
     let tool = GlobTool;
     let action = tool.parse(json!({"pattern": "*.txt"})).unwrap();
     let Observation::GlobObservation(o) = tool.execute(&action, &ctx(dir.path())).await else {

@@ -405,7 +405,8 @@ async fn run_answers_409_when_running_and_429_when_the_server_is_full() {
         .call(Method::POST, &format!("/api/conversations/{a}/run"), None)
         .await;
     assert_eq!(s, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Its first LLM answer takes 1.5 s: it runs all that time.
+    api.wait_status(&a, "running").await;
     let (s, v) = api
         .call(Method::POST, &format!("/api/conversations/{a}/run"), None)
         .await;

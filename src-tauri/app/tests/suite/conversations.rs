@@ -203,16 +203,15 @@ async fn a_conversation_whose_sandbox_died_is_read_from_the_mirror_and_goes_on_i
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        fx.app
-            .sandboxes
-            .get(&sandbox.id)
-            .await
-            .map(|s| s.status)
-            .ok(),
-        Some(SandboxStatus::Missing)
-    );
+    berth_test_support::wait_until(
+        "the sandbox to show missing",
+        Duration::from_secs(10),
+        || async {
+            let status = fx.app.sandboxes.get(&sandbox.id).await.map(|s| s.status);
+            (status.ok() == Some(SandboxStatus::Missing)).then_some(())
+        },
+    )
+    .await;
     // The app restarts: the old one exits, a new one opens the same home.
     fx.app.shut_down();
     fx.app = open(&fx.home).await;

@@ -191,9 +191,15 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let dead = fx.sandboxes.get(&sandbox_id).await.unwrap();
-    assert_eq!(dead.status, SandboxStatus::Missing);
+    let dead = berth_test_support::wait_until(
+        "the killed sandbox to show missing",
+        Duration::from_secs(10),
+        || async {
+            let s = fx.sandboxes.get(&sandbox_id).await.unwrap();
+            (s.status == SandboxStatus::Missing).then_some(s)
+        },
+    )
+    .await;
     assert!(
         dead.error.clone().unwrap().contains("agent-server process"),
         "{:?}",

@@ -205,7 +205,7 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
     logs_are_in_the_data_folder(&client, &home, &shots).await;
 
     // A page that took over the window could call the app's commands: the window refuses to
-    // leave the app, whatever script in it asks. A listener counts whether it was even asked.
+    // leave the app, whatever script asks; a listener sees if it was asked (2 s to try).
     let remote = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let remote_url = format!("http://{}/take-over.html", remote.local_addr().unwrap());
     remote.set_nonblocking(true).unwrap();
@@ -217,7 +217,6 @@ async fn the_window_shows_home_and_a_second_launch_hands_over_its_link() {
         )
         .await
         .unwrap();
-    // Nothing to wait for when all goes well: the page gets two seconds to try to leave.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = client.current_url().await.unwrap();
     // tauri:// origins are opaque (never equal): compare scheme and host.

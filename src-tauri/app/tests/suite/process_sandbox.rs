@@ -156,6 +156,19 @@ async fn a_local_folder_reaches_ready_and_the_agent_edits_it() {
     assert!(!client.alive().await);
 }
 
+/// The sandbox once the app sees its process gone.
+async fn missing(sandboxes: &ProcessSandboxService, id: &str) -> berth_app::sandbox::Sandbox {
+    berth_test_support::wait_until(
+        "the sandbox to show missing",
+        Duration::from_secs(10),
+        || async {
+            let s = sandboxes.get(id).await.unwrap();
+            (s.status == SandboxStatus::Missing).then_some(s)
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_one() {
     let fx = fixture(vec![
@@ -191,15 +204,7 @@ async fn a_killed_sandbox_shows_missing_and_its_conversation_continues_in_a_new_
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let dead = berth_test_support::wait_until(
-        "the killed sandbox to show missing",
-        Duration::from_secs(10),
-        || async {
-            let s = fx.sandboxes.get(&sandbox_id).await.unwrap();
-            (s.status == SandboxStatus::Missing).then_some(s)
-        },
-    )
-    .await;
+    let dead = missing(&fx.sandboxes, &sandbox_id).await;
     assert!(
         dead.error.clone().unwrap().contains("agent-server process"),
         "{:?}",

@@ -11,6 +11,7 @@ pub mod agent_env;
 pub mod condenser;
 pub mod conversation;
 pub mod llm;
+pub mod mcp;
 pub mod prompt;
 pub mod secrets;
 pub mod skills;

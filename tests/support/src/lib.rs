@@ -95,3 +95,16 @@ pub fn commit(dir: &Path, message: &str) {
         ],
     );
 }
+
+/// The npm MCP server the tests run (`@modelcontextprotocol/server-everything`), installed by
+/// `tests/mcp-servers/install.sh` (which `.ci/run` runs). Missing, a test fails saying how to
+/// install it: a real server is the point of those tests.
+pub fn mcp_server_everything() -> PathBuf {
+    let bin = workspace_root().join("target/mcp-servers/node_modules/.bin/mcp-server-everything");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run tests/mcp-servers/install.sh",
+        bin.display()
+    );
+    bin
+}

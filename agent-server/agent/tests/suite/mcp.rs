@@ -1,0 +1,156 @@
+//! The MCP client against a real server from npm (`@modelcontextprotocol/server-everything`),
+//! over stdio and over streamable HTTP, and against servers that are broken in the ways users
+//! meet: a program that does not exist, one that never answers, the legacy SSE transport.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use berth_agent::mcp::{self, McpContent, McpError, McpTimeouts, McpTransport};
+use berth_test_support::{mcp_server_everything, wait_until};
+use serde_json::json;
+
+fn stdio(command: &str, args: &[&str], env: &[(&str, &str)]) -> McpTransport {
+    McpTransport::Stdio {
+        command: command.into(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cwd: None,
+    }
+}
+
+fn texts(content: &[McpContent]) -> String {
+    content
+        .iter()
+        .filter_map(|c| match c {
+            McpContent::Text(t) => Some(t.as_str()),
+            McpContent::Image { .. } => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn a_stdio_server_lists_its_tools_and_answers_calls() {
+    let server = mcp_server_everything();
+    let transport = stdio(
+        server.to_str().unwrap(),
+        &["stdio"],
+        &[("MCP_TEST_OWN", "its-own-value")],
+    );
+    let client = mcp::connect(&transport, McpTimeouts::default())
+        .await
+        .unwrap();
+    let tools = client.tools().await.unwrap();
+    let echo = tools
+        .iter()
+        .find(|t| t.name == "echo")
+        .expect("no echo tool");
+    assert_eq!(echo.input_schema["properties"]["message"]["type"], "string");
+
+    let said = client
+        .call("echo", json!({"message": "hi from Berth"}))
+        .await
+        .unwrap();
+    assert!(!said.is_error);
+    assert_eq!(texts(&said.content), "Echo: hi from Berth");
+
+    let image = client.call("get-tiny-image", json!({})).await.unwrap();
+    assert!(
+        image.content.iter().any(|c| matches!(c, McpContent::Image { mime_type, base64 } if mime_type == "image/png" && !base64.is_empty())),
+        "{image:?}"
+    );
+
+    // Its environment is its own plus the basics, not the test runner's.
+    let env = client.call("get-env", json!({})).await.unwrap();
+    let env: serde_json::Value = serde_json::from_str(&texts(&env.content)).unwrap();
+    assert_eq!(env["MCP_TEST_OWN"], "its-own-value");
+    assert!(env.get("PATH").is_some());
+    assert!(env.get("CARGO_MANIFEST_DIR").is_none(), "{env}");
+}
+
+#[tokio::test]
+async fn a_streamable_http_server_answers_calls() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tokio::process::Command::new(mcp_server_everything())
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .kill_on_drop(true)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(
+        "the HTTP MCP server to listen",
+        Duration::from_secs(30),
+        || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    let transport = McpTransport::StreamableHttp {
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        headers: BTreeMap::from([("X-Berth-Test".to_string(), "1".to_string())]),
+    };
+    let client = mcp::connect(&transport, McpTimeouts::default())
+        .await
+        .unwrap();
+    assert!(
+        client
+            .tools()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.name == "get-sum")
+    );
+    let sum = client
+        .call("get-sum", json!({"a": 2, "b": 3}))
+        .await
+        .unwrap();
+    assert_eq!(texts(&sum.content), "The sum of 2 and 3 is 5.");
+    drop(client);
+    server.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn broken_servers_fail_with_what_went_wrong() {
+    let quick = McpTimeouts {
+        start: Duration::from_secs(2),
+        ..McpTimeouts::default()
+    };
+    let missing = mcp::connect(&stdio("berth-no-such-mcp-server", &[], &[]), quick)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&missing, McpError::Start(why) if why.contains("berth-no-such-mcp-server")),
+        "{missing}"
+    );
+    // A program that never speaks MCP: the start deadline ends the wait.
+    let started = std::time::Instant::now();
+    let silent = mcp::connect(&stdio("sleep", &["60"], &[]), quick)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(silent, McpError::Timeout(Duration::from_secs(2)));
+    assert_eq!(silent.kind(), "timeout");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let sse = mcp::connect(
+        &McpTransport::Sse {
+            url: "http://127.0.0.1:9/sse".into(),
+        },
+        quick,
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(sse, McpError::SseUnsupported);
+    assert!(sse.to_string().contains("streamable HTTP"));
+}

@@ -129,6 +129,25 @@ pub struct GrepAction {
     pub include: Option<String>,
 }
 
+/// A call of an MCP server's tool: its arguments as the tool's `inputSchema` describes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct McpToolAction {
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
+    pub data: serde_json::Map<String, Value>,
+}
+
+/// An MCP tool's answer as OpenHands records it: first `[Tool '<name>' executed.]`, then each
+/// text block and each image (as a `data:` URL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct McpToolObservation {
+    pub content: Vec<Content>,
+    #[serde(default)]
+    pub is_error: bool,
+    pub tool_name: String,
+}
+
 /// A validated tool call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -141,7 +160,9 @@ pub enum Action {
     ThinkAction(ThinkAction),
     GlobAction(GlobAction),
     GrepAction(GrepAction),
-    /// Any other kind (MCP tools, tools of another server), kept verbatim including `kind`.
+    #[serde(rename = "MCPToolAction")]
+    McpToolAction(McpToolAction),
+    /// Any other kind (tools of another server), kept verbatim including `kind`.
     #[cfg_attr(feature = "ts", ts(skip))]
     #[serde(untagged)]
     Other(serde_json::Map<String, Value>),
@@ -270,6 +291,8 @@ pub enum Observation {
     ThinkObservation(PlainObservation),
     GlobObservation(GlobObservation),
     GrepObservation(GrepObservation),
+    #[serde(rename = "MCPToolObservation")]
+    McpToolObservation(McpToolObservation),
     #[cfg_attr(feature = "ts", ts(skip))]
     #[serde(untagged)]
     Other(serde_json::Map<String, Value>),
@@ -287,6 +310,7 @@ impl Observation {
             }
             Observation::GlobObservation(o) => (o.content.clone(), o.is_error),
             Observation::GrepObservation(o) => (o.content.clone(), o.is_error),
+            Observation::McpToolObservation(o) => (o.content.clone(), o.is_error),
             Observation::Other(map) => {
                 let content = map
                     .get("content")
@@ -312,6 +336,7 @@ impl Observation {
             }
             Observation::GlobObservation(o) => Some(&mut o.content),
             Observation::GrepObservation(o) => Some(&mut o.content),
+            Observation::McpToolObservation(o) => Some(&mut o.content),
             Observation::Other(_) => None,
         }
     }

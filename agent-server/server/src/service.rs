@@ -189,6 +189,7 @@ impl AppState {
             stuck: Thresholds::default(),
             user_skills_home: std::env::var_os("HOME").map(PathBuf::from),
             builtin_skills: true,
+            extra_tools: Vec::new(),
         };
         let bash = BashService::new(config.bash_events_dir.clone());
         Ok(Self(Arc::new(Inner {

@@ -1,6 +1,6 @@
 // Generated from Berth's Rust types by `cargo run -p berth-app --example gen-ts`. Do not edit.
 
-export type Action = { "kind": "TerminalAction" } & TerminalAction | { "kind": "FileEditorAction" } & FileEditorAction | { "kind": "TaskTrackerAction" } & TaskTrackerAction | { "kind": "FinishAction" } & FinishAction | { "kind": "ThinkAction" } & ThinkAction | { "kind": "GlobAction" } & GlobAction | { "kind": "GrepAction" } & GrepAction;
+export type Action = { "kind": "TerminalAction" } & TerminalAction | { "kind": "FileEditorAction" } & FileEditorAction | { "kind": "TaskTrackerAction" } & TaskTrackerAction | { "kind": "FinishAction" } & FinishAction | { "kind": "ThinkAction" } & ThinkAction | { "kind": "GlobAction" } & GlobAction | { "kind": "GrepAction" } & GrepAction | { "kind": "MCPToolAction" } & McpToolAction;
 
 export type AgentSettings = { 
 /**
@@ -249,6 +249,10 @@ models: Array<string>, };
 
 export type McpServer = { "kind": "stdio", name: string, command: string, args: Array<string>, } | { "kind": "http", name: string, url: string, };
 
+export type McpToolAction = { data: Record<string, unknown>, };
+
+export type McpToolObservation = { content: Array<Content>, is_error: boolean, tool_name: string, };
+
 export type Message = { role: Role, content: Array<Content>, tool_calls?: Array<MessageToolCall> | null, tool_call_id?: string | null, name?: string | null, reasoning_content?: string | null, 
 /**
  * Anthropic thinking blocks (`{"type":"thinking",…}`), kept opaque.
@@ -275,7 +279,7 @@ setup_script: SetupScript, };
 
 export type NoArgs = Record<string, never>;
 
-export type Observation = { "kind": "TerminalObservation" } & TerminalObservation | { "kind": "FileEditorObservation" } & FileEditorObservation | { "kind": "TaskTrackerObservation" } & TaskTrackerObservation | { "kind": "FinishObservation" } & PlainObservation | { "kind": "ThinkObservation" } & PlainObservation | { "kind": "GlobObservation" } & GlobObservation | { "kind": "GrepObservation" } & GrepObservation;
+export type Observation = { "kind": "TerminalObservation" } & TerminalObservation | { "kind": "FileEditorObservation" } & FileEditorObservation | { "kind": "TaskTrackerObservation" } & TaskTrackerObservation | { "kind": "FinishObservation" } & PlainObservation | { "kind": "ThinkObservation" } & PlainObservation | { "kind": "GlobObservation" } & GlobObservation | { "kind": "GrepObservation" } & GrepObservation | { "kind": "MCPToolObservation" } & McpToolObservation;
 
 export type PageRequest = { offset: number, limit: number, sort: SortBy, };
 

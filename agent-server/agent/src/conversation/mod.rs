@@ -12,6 +12,7 @@ mod sealing;
 pub mod state;
 pub mod store;
 pub mod stuck;
+mod toolset;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use berth_protocol::{
     AgentSpec, ConfirmationPolicy, Event, EventBody, ExecutionStatus, SkillSpec, Source,
-    TextContent, ToolSpec, state_key,
+    TextContent, state_key,
 };
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -30,7 +31,7 @@ use crate::condenser::Condenser;
 use crate::llm::{Llm, LlmError};
 use crate::secrets::SecretRegistry;
 use crate::skills;
-use crate::tools::{ToolContext, ToolOptions, ToolSet, tool_by_name};
+use crate::tools::{ToolContext, ToolOptions, ToolSet};
 pub use sealing::Sealer;
 pub use state::{ConversationState, WorkspaceSpec};
 pub use store::{Store, StoreError};
@@ -58,6 +59,8 @@ pub struct EngineOptions {
     pub user_skills_home: Option<PathBuf>,
     /// Load Berth's built-in skills (`skills/`).
     pub builtin_skills: bool,
+    /// Tools made outside the engine (an MCP server's), offered after the named ones.
+    pub extra_tools: Vec<Arc<dyn crate::tools::Tool>>,
 }
 
 /// What it takes to start a conversation.
@@ -296,35 +299,7 @@ impl Conversation {
     ) -> Result<Self, ConversationError> {
         let llm = Llm::new(agent.llm.clone())?;
         let condenser = Condenser::from_spec(agent.condenser.as_ref())?;
-        let mut tools = Vec::new();
-        let mut wanted: Vec<ToolSpec> = agent.tools.clone();
-        for d in &agent.include_default_tools {
-            wanted.push(ToolSpec {
-                name: d.clone(),
-                params: Default::default(),
-            });
-        }
-        let filter = match &agent.filter_tools_regex {
-            Some(r) => Some(
-                regex::Regex::new(r)
-                    .map_err(|e| ConversationError::Invalid(format!("filter_tools_regex: {e}")))?,
-            ),
-            None => None,
-        };
-        for spec in wanted {
-            let tool = tool_by_name(&spec.name, &options.tools).ok_or_else(|| {
-                ConversationError::Invalid(format!("unknown tool '{}'", spec.name))
-            })?;
-            if filter.as_ref().is_some_and(|f| !f.is_match(tool.name())) {
-                continue;
-            }
-            if !tools
-                .iter()
-                .any(|t: &Arc<dyn crate::tools::Tool>| t.name() == tool.name())
-            {
-                tools.push(tool);
-            }
-        }
+        let tools = toolset::tools_for(&agent, &options)?;
         let workspace = PathBuf::from(&state.workspace.working_dir);
         let context = agent.agent_context.clone().unwrap_or_default();
         // The repository's files are the agent's to write (a skill can be a link to ~/.ssh):

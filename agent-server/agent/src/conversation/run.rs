@@ -449,6 +449,7 @@ mod tests {
             stuck: Default::default(),
             user_skills_home: None,
             builtin_skills: false,
+            extra_tools: Vec::new(),
         };
         let mut conv =
             Conversation::create(NewConversation::new(agent, tmp.path()), options).unwrap();

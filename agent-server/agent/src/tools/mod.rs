@@ -5,6 +5,7 @@
 
 pub mod file_editor;
 mod files;
+pub mod mcp;
 pub mod search;
 pub mod simple;
 pub mod task_tracker;

@@ -14,6 +14,22 @@ pub struct Fx {
 }
 
 pub async fn setup(script: Vec<Step>, tweak: impl FnOnce(&mut berth_agent::NewConversation)) -> Fx {
+    build(script, tweak, Vec::new()).await
+}
+
+/// [`setup`] with tools made outside the engine (an MCP server's) offered too.
+pub async fn setup_with_tools(
+    script: Vec<Step>,
+    tools: Vec<std::sync::Arc<dyn berth_agent::tools::Tool>>,
+) -> Fx {
+    build(script, |_| {}, tools).await
+}
+
+async fn build(
+    script: Vec<Step>,
+    tweak: impl FnOnce(&mut berth_agent::NewConversation),
+    tools: Vec<std::sync::Arc<dyn berth_agent::tools::Tool>>,
+) -> Fx {
     let tmp = tempfile::tempdir().unwrap();
     let ws = tmp.path().join("ws");
     std::fs::create_dir_all(&ws).unwrap();
@@ -24,7 +40,9 @@ pub async fn setup(script: Vec<Step>, tweak: impl FnOnce(&mut berth_agent::NewCo
         &tmp.path().join("conversations"),
     );
     tweak(&mut req);
-    let conv = Conversation::create(req, options()).unwrap();
+    let mut opts = options();
+    opts.extra_tools = tools;
+    let conv = Conversation::create(req, opts).unwrap();
     Fx { llm, conv, tmp }
 }
 

@@ -55,6 +55,7 @@ pub fn options() -> EngineOptions {
         stuck: Thresholds::default(),
         user_skills_home: None,
         builtin_skills: false,
+        extra_tools: Vec::new(),
     }
 }
 

@@ -154,3 +154,69 @@ async fn broken_servers_fail_with_what_went_wrong() {
     assert_eq!(sse, McpError::SseUnsupported);
     assert!(sse.to_string().contains("streamable HTTP"));
 }
+
+/// The agent calls an MCP server's tool like any other: the call and its answer are recorded
+/// as OpenHands records them, and the answer is the real server's.
+#[tokio::test]
+async fn the_agent_calls_an_mcp_tool_and_reads_its_real_answer() {
+    use berth_agent::tools::mcp::tools_of;
+    use berth_protocol::{Action, EventBody, Message, Observation};
+    use berth_scripted_llm::Step;
+    let server = mcp_server_everything();
+    let client: std::sync::Arc<dyn mcp::McpClient> = mcp::connect(
+        &stdio(server.to_str().unwrap(), &["stdio"], &[]),
+        McpTimeouts::default(),
+    )
+    .await
+    .unwrap()
+    .into();
+    let tools = tools_of(client).await.unwrap();
+    let fx = crate::common::fixture::setup_with_tools(
+        vec![
+            Step::tool(
+                "echo",
+                json!({"message": "through MCP", "summary": "echo it"}),
+            ),
+            Step::tool("finish", json!({"message": "done"})),
+        ],
+        tools,
+    )
+    .await;
+    fx.conv.send_message(Message::user("echo something"));
+    fx.conv.run().await.unwrap();
+    let events = fx.conv.events();
+    let action = events.iter().find_map(|e| match &e.body {
+        EventBody::ActionEvent {
+            action: Some(Action::McpToolAction(a)),
+            tool_name,
+            ..
+        } => Some((tool_name.clone(), a.data.clone())),
+        _ => None,
+    });
+    let (name, data) = action.expect("no MCPToolAction");
+    assert_eq!(name, "echo");
+    assert_eq!(data["message"], "through MCP");
+    let observation = events.iter().find_map(|e| match &e.body {
+        EventBody::ObservationEvent {
+            observation: Observation::McpToolObservation(o),
+            ..
+        } => Some(o.clone()),
+        _ => None,
+    });
+    let o = observation.expect("no MCPToolObservation");
+    let texts: Vec<_> = o.content.iter().filter_map(|c| c.as_text()).collect();
+    assert_eq!(texts, ["[Tool 'echo' executed.]", "Echo: through MCP"]);
+    assert!(!o.is_error);
+    // The LLM was offered the tool with the server's own schema.
+    let offered = &fx.llm.requests()[0].body["tools"];
+    let echo = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["function"]["name"] == "echo")
+        .expect("echo was not offered");
+    assert_eq!(
+        echo["function"]["parameters"]["properties"]["message"]["type"],
+        "string"
+    );
+}

@@ -96,7 +96,7 @@ fn reference_shaped_events_roundtrip_exactly() {
     let EventBody::ObservationEvent { observation, .. } = &parsed[16].body else {
         panic!("not an observation");
     };
-    assert!(matches!(observation, Observation::Other(m) if m["kind"] == "MCPToolObservation"));
+    assert!(matches!(observation, Observation::McpToolObservation(_)));
 }
 
 #[test]
@@ -150,4 +150,42 @@ fn conversation_info_roundtrips_with_its_nulls() {
         "openhands.tools.terminal.definition"
     );
     assert_eq!(serde_json::to_value(&info).unwrap(), original);
+}
+
+/// An MCP tool call as OpenHands' agent-server records it parses into the typed MCP variants
+/// and is written back unchanged.
+#[test]
+fn a_captured_mcp_call_roundtrips_as_typed_mcp_events() {
+    let sample = load("mcp-1.58.2.json");
+    let events: Vec<Event> = sample["events"]
+        .as_array()
+        .expect("no events")
+        .iter()
+        .map(roundtrip)
+        .collect();
+    let action = events.iter().find_map(|e| match &e.body {
+        EventBody::ActionEvent {
+            action: Some(Action::McpToolAction(a)),
+            tool_name,
+            ..
+        } => Some((tool_name.clone(), a.data.clone())),
+        _ => None,
+    });
+    let (tool, data) = action.expect("no MCPToolAction");
+    assert_eq!(tool, "get_current_time");
+    assert_eq!(data["timezone"], "UTC");
+    let observation = events.iter().find_map(|e| match &e.body {
+        EventBody::ObservationEvent {
+            observation: Observation::McpToolObservation(o),
+            ..
+        } => Some(o.clone()),
+        _ => None,
+    });
+    let o = observation.expect("no MCPToolObservation");
+    assert_eq!(o.tool_name, "get_current_time");
+    assert!(!o.is_error);
+    assert_eq!(
+        o.content[0].as_text(),
+        Some("[Tool 'get_current_time' executed.]")
+    );
 }

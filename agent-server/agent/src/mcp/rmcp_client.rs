@@ -25,12 +25,34 @@ const BASICS: &[&str] = &[
 struct RmcpClient {
     service: RunningService<RoleClient, ()>,
     timeouts: McpTimeouts,
+    _group: ProcessGroup,
+}
+
+/// A stdio server's process group, killed when this goes (with its client, or when the start
+/// fails), so nothing the server started outlives the conversation: rmcp stops the server's
+/// own process only.
+struct ProcessGroup(Option<i32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(group) = self.0
+            && let Err(e) = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(group),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            && e != nix::errno::Errno::ESRCH
+        {
+            tracing::warn!(group, error = %e, "cannot stop an MCP server's processes");
+        }
+    }
 }
 
 pub(super) async fn connect(
     transport: &McpTransport,
     timeouts: McpTimeouts,
 ) -> Result<Box<dyn McpClient>, McpError> {
+    let mut group = ProcessGroup(None);
     let started = match transport {
         McpTransport::Stdio {
             command,
@@ -55,6 +77,8 @@ pub(super) async fn connect(
                 .stderr(Stdio::piped())
                 .spawn()
                 .map_err(|e| McpError::Start(format!("{command}: {e}")))?;
+            // Its pid is its group's id (it leads the group it was started in).
+            group = ProcessGroup(child.id().map(|pid| pid as i32));
             if let Some(stderr) = stderr {
                 let program = command.clone();
                 tokio::spawn(async move {
@@ -83,6 +107,7 @@ pub(super) async fn connect(
     Ok(Box::new(RmcpClient {
         service: started,
         timeouts,
+        _group: group,
     }))
 }
 

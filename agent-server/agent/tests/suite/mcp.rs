@@ -220,3 +220,35 @@ async fn the_agent_calls_an_mcp_tool_and_reads_its_real_answer() {
         "string"
     );
 }
+
+/// What a stdio server starts dies with its client: the whole process group goes, not only the
+/// server's own process.
+#[tokio::test]
+async fn a_stdio_servers_processes_die_with_its_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("helper.pid");
+    let script = format!(
+        "sleep 300 & echo $! > {} ; exec {} stdio",
+        pidfile.display(),
+        mcp_server_everything().display()
+    );
+    let client = mcp::connect(&stdio("sh", &["-c", &script], &[]), McpTimeouts::default())
+        .await
+        .unwrap();
+    let helper: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+    };
+    assert!(alive(helper));
+    drop(client);
+    wait_until(
+        "the server's helper to die",
+        Duration::from_secs(10),
+        || async { (!alive(helper)).then_some(()) },
+    )
+    .await;
+}

@@ -9,6 +9,7 @@
 //! agent. The legacy HTTP+SSE transport is not supported: rmcp dropped its client, and the
 //! error says so.
 
+pub mod config;
 mod rmcp_client;
 
 use std::collections::BTreeMap;

@@ -267,6 +267,16 @@ async fn a_conversation_whose_sandbox_died_is_read_from_the_mirror_and_goes_on_i
     );
 }
 
+/// Waits until the start's conversation has finished in its agent-server (not in the mirror).
+async fn finished_in_its_sandbox(fx: &common::app::AppFx, task: &berth_app::start::StartTask) {
+    let sandbox = task.sandbox_id.clone().unwrap();
+    let url = fx.app.sandboxes.get(&sandbox).await.unwrap().agent_url;
+    let key = fx.app.sandboxes.session_key(&sandbox).await.unwrap();
+    let agent = berth_app::agent_client::AgentClient::new(&url, &key);
+    let id = task.conversation_id.clone().unwrap();
+    common::wait_for(&agent, &id, berth_protocol::ExecutionStatus::Finished).await;
+}
+
 #[tokio::test]
 async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start() {
     let mut fx = app_fixture(vec![Step::text("started without the app")], |_| {}).await;
@@ -295,6 +305,9 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
     };
     let done = fx.app.starts.start(request).await.unwrap();
     let id = done.conversation_id.clone().unwrap();
+    // Its run ends before the restart: its LLM key lives in this app's memory only, so a call
+    // after the restart could not be made (on a loaded machine the run is slower than the stop).
+    finished_in_its_sandbox(&fx, &done).await;
     // Recorded by the start task, but nobody follows its events yet.
     assert_eq!(
         fx.app.conversations.get(&id).map(|c| c.events).ok(),

@@ -105,11 +105,6 @@ impl DockerSandboxService {
         })
     }
 
-    /// Lines of image-build output, as they come.
-    pub fn build_progress(&self) -> broadcast::Receiver<String> {
-        self.progress.subscribe()
-    }
-
     pub fn docker(&self) -> &Docker {
         &self.docker
     }

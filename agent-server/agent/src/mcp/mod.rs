@@ -3,8 +3,9 @@
 //! the `rmcp` crate (the official Rust SDK, pinned to one exact version because its API changes
 //! with every major release) is used only in [`rmcp_client`], so an upgrade touches one file.
 //!
-//! A stdio server starts with a cleared environment plus its own variables (never the
-//! agent-server's keys), in a process group of its own that is killed when its client goes.
+//! A stdio server starts through `agent_env::launch`, like every process the agent starts (so
+//! it is OS-confined in a process sandbox), with a cleared environment plus its own variables
+//! (never the agent-server's keys), in a process group of its own killed when its client goes.
 //! Every request has a deadline: a server that hangs fails with a timeout, never holds the
 //! agent. The legacy HTTP+SSE transport is not supported: rmcp dropped its client, and the
 //! error says so.

@@ -60,14 +60,18 @@ pub(super) async fn connect(
             env,
             cwd,
         } => {
-            let mut cmd = tokio::process::Command::new(command);
-            cmd.args(args).env_clear();
+            // Like every process the agent starts: OS-confined in a process sandbox.
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let launch = crate::agent_env::launch(command, &args)
+                .map_err(|e| McpError::Start(format!("{command}: {e}")))?;
+            let mut cmd = tokio::process::Command::new(&launch.program);
+            cmd.args(&launch.args).env_clear();
             for name in BASICS {
                 if let Some(value) = std::env::var_os(name) {
                     cmd.env(name, value);
                 }
             }
-            cmd.envs(env);
+            cmd.envs(launch.env).envs(env);
             if let Some(cwd) = cwd {
                 cmd.current_dir(cwd);
             }

@@ -383,7 +383,7 @@ async fn the_image_is_built_on_demand_and_failures_are_clear() {
     let service = DockerSandboxService::new(paths, store, options(&tag))
         .await
         .unwrap();
-    let mut progress = service.build_progress();
+    let mut progress = service.progress().expect("Docker reports its image build");
     service.ensure_image().await.unwrap();
     let mut lines = Vec::new();
     while let Ok(l) = progress.try_recv() {

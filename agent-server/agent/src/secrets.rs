@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-pub const MASK: &str = "<secret-hidden>";
+pub const MASK: &str = berth_protocol::agent::SECRET_HIDDEN;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Secret {

@@ -105,7 +105,7 @@ impl LlmConfig {
         // Headers often carry credentials (`Authorization`, `x-api-key`): names stay, values go.
         if let Some(headers) = c.extra_headers.as_mut() {
             for v in headers.values_mut() {
-                *v = Value::String("<secret-hidden>".into());
+                *v = Value::String(SECRET_HIDDEN.into());
             }
         }
         c
@@ -222,9 +222,40 @@ pub struct AgentSpec {
     pub condenser: Option<CondenserSpec>,
     #[serde(default)]
     pub filter_tools_regex: Option<String>,
+    /// MCP servers by name, as OpenHands sends them (the `mcpServers` wrapper allowed): the
+    /// engine's `mcp::config` reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown> | null"))]
+    pub mcp_config: Option<Value>,
     #[serde(flatten)]
     #[cfg_attr(feature = "ts", ts(skip))]
     pub extra: Map<String, Value>,
+}
+
+/// What a secret's value is replaced by wherever it would be seen.
+pub const SECRET_HIDDEN: &str = "<secret-hidden>";
+
+/// Masks the values of every server's `env` and `headers`, as OpenHands dumps them: they hold
+/// tokens. A value that only names secrets (`${VAR}`) carries none and is kept.
+fn redact_mcp(config: &mut Value) {
+    let servers = match config.get_mut("mcpServers") {
+        Some(inner) => inner,
+        None => config,
+    };
+    let Some(servers) = servers.as_object_mut() else {
+        return;
+    };
+    for server in servers.values_mut() {
+        for key in ["env", "headers"] {
+            if let Some(Value::Object(values)) = server.get_mut(key) {
+                for v in values.values_mut() {
+                    if !v.as_str().is_some_and(|s| s.contains("${")) {
+                        *v = Value::String(SECRET_HIDDEN.into());
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn default_agent_kind() -> String {
@@ -251,6 +282,7 @@ impl AgentSpec {
             system_prompt: None,
             condenser: None,
             filter_tools_regex: None,
+            mcp_config: None,
             extra: Map::new(),
         }
     }
@@ -262,6 +294,9 @@ impl AgentSpec {
         if let Some(CondenserSpec::LLMSummarizingCondenser { llm, .. }) = &mut a.condenser {
             **llm = llm.redacted();
         }
+        if let Some(config) = &mut a.mcp_config {
+            redact_mcp(config);
+        }
         a
     }
 }
@@ -269,6 +304,21 @@ impl AgentSpec {
 #[cfg(test)]
 mod redaction_tests {
     use super::*;
+
+    #[test]
+    fn redaction_masks_mcp_env_and_headers_but_keeps_secret_references() {
+        let mut a = AgentSpec::new(LlmConfig::new("openai/x"), &[]);
+        a.mcp_config = Some(serde_json::json!({"mcpServers": {
+            "gh": {"command": "gh-mcp", "env": {"TOKEN": "ghp-literal", "REF": "${GH}"}},
+            "web": {"url": "https://x", "headers": {"Authorization": "Bearer tok-9"}},
+        }}));
+        let r = serde_json::to_string(&a.redacted()).unwrap_or_default();
+        assert!(!r.contains("ghp-literal") && !r.contains("tok-9"), "{r}");
+        assert!(
+            r.contains("${GH}") && r.contains("Authorization") && r.contains("gh-mcp"),
+            "{r}"
+        );
+    }
 
     #[test]
     fn redaction_drops_keys_and_header_values_but_keeps_header_names() {

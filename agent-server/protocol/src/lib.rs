@@ -13,6 +13,7 @@ pub mod content;
 pub mod conversation;
 pub mod event;
 pub mod keys;
+pub mod mcp;
 pub mod pending;
 pub mod state;
 pub mod tool_io;
@@ -31,6 +32,10 @@ pub use event::{
     SecurityRisk, Source, ToolAnnotations, ToolDefinition,
 };
 pub use keys::{KEYS_FILE_ENV, ServerKeys};
+pub use mcp::{
+    McpErrorKind, McpServerHealth, McpServerState, McpTestRequest, McpTestResponse,
+    McpToolCallResult, McpToolCallSpec, McpToolSummary, McpTransportKind,
+};
 pub use pending::{PendingAction, pending_actions};
 pub use state::{
     ConfirmationPolicy, ConversationStats, ExecutionStatus, Metrics, TokenUsage, state_key,

@@ -100,7 +100,21 @@ pub fn commit(dir: &Path, message: &str) {
 /// `tests/mcp-servers/install.sh` (which `.ci/run` runs). Missing, a test fails saying how to
 /// install it: a real server is the point of those tests.
 pub fn mcp_server_everything() -> PathBuf {
-    let bin = workspace_root().join("target/mcp-servers/node_modules/.bin/mcp-server-everything");
+    installed_mcp_server("node_modules/.bin/mcp-server-everything")
+}
+
+/// `mcp-server-time` from PyPI (stdio), installed by `tests/mcp-servers/install.sh`.
+pub fn mcp_server_time() -> PathBuf {
+    installed_mcp_server("py/bin/mcp-server-time")
+}
+
+/// A broken stdio MCP server: it lists `ok` and `die`, and exits in the middle of a `die` call.
+pub fn mcp_server_dies_on_call() -> PathBuf {
+    workspace_root().join("tests/mcp-servers/dies-on-call.py")
+}
+
+fn installed_mcp_server(path: &str) -> PathBuf {
+    let bin = workspace_root().join("target/mcp-servers").join(path);
     assert!(
         bin.is_file(),
         "{} is missing: run tests/mcp-servers/install.sh",

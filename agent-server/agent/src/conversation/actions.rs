@@ -63,6 +63,12 @@ impl Conversation {
                 } else {
                     SecurityRisk::Unknown
                 };
+                let declared = self
+                    .inner
+                    .tools
+                    .get(&call.name)
+                    .and_then(|t| t.declared_risk());
+                let risk = risk.max(declared.unwrap_or_default());
                 let summary = args
                     .get("summary")
                     .and_then(Value::as_str)

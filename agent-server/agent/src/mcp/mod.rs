@@ -12,12 +12,16 @@
 
 pub mod config;
 mod rmcp_client;
+mod servers;
+
+pub use servers::McpServers;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use berth_protocol::McpErrorKind;
 use serde_json::Value;
 
 /// How to reach one MCP server.
@@ -102,12 +106,12 @@ pub enum McpError {
 }
 
 impl McpError {
-    /// The kind `POST /api/mcp/test` reports (`timeout`, `connection`, `unknown`).
-    pub fn kind(&self) -> &'static str {
+    /// The kind `POST /api/mcp/test` reports.
+    pub fn kind(&self) -> McpErrorKind {
         match self {
-            Self::Timeout(_) => "timeout",
-            Self::Connection(_) | Self::Start(_) => "connection",
-            Self::SseUnsupported => "unknown",
+            Self::Timeout(_) => McpErrorKind::Timeout,
+            Self::Connection(_) | Self::Start(_) => McpErrorKind::Connection,
+            Self::SseUnsupported => McpErrorKind::Unknown,
         }
     }
 }

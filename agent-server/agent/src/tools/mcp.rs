@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use berth_protocol::{
-    Action, Content, ImageContent, McpToolAction, McpToolObservation, Observation, ToolAnnotations,
+    Action, Content, ImageContent, McpToolAction, McpToolObservation, Observation, SecurityRisk,
+    ToolAnnotations,
 };
 use serde_json::Value;
 
@@ -16,21 +17,26 @@ use super::{Tool, ToolContext, annotations};
 use crate::mcp::{McpClient, McpContent, McpError, McpToolInfo};
 
 pub struct McpTool {
+    /// What the agent calls it (its server's name first when a conversation has several).
+    name: String,
     info: McpToolInfo,
     client: Arc<dyn McpClient>,
 }
 
-/// Every tool of a connected server, as agent tools.
+impl McpTool {
+    pub fn new(name: String, info: McpToolInfo, client: Arc<dyn McpClient>) -> Self {
+        Self { name, info, client }
+    }
+}
+
+/// Every tool of a connected server, as agent tools under their own names.
 pub async fn tools_of(client: Arc<dyn McpClient>) -> Result<Vec<Arc<dyn Tool>>, McpError> {
     Ok(client
         .tools()
         .await?
         .into_iter()
         .map(|info| {
-            Arc::new(McpTool {
-                info,
-                client: client.clone(),
-            }) as Arc<dyn Tool>
+            Arc::new(McpTool::new(info.name.clone(), info, client.clone())) as Arc<dyn Tool>
         })
         .collect())
 }
@@ -38,7 +44,7 @@ pub async fn tools_of(client: Arc<dyn McpClient>) -> Result<Vec<Arc<dyn Tool>>, 
 #[async_trait]
 impl Tool for McpTool {
     fn name(&self) -> &str {
-        &self.info.name
+        &self.name
     }
 
     fn kinds(&self) -> (&str, &str, &str) {
@@ -63,24 +69,34 @@ impl Tool for McpTool {
         )
     }
 
+    fn declared_risk(&self) -> Option<SecurityRisk> {
+        Some(if self.info.read_only {
+            SecurityRisk::Low
+        } else if self.info.destructive {
+            SecurityRisk::High
+        } else {
+            SecurityRisk::Medium
+        })
+    }
+
     fn parse(&self, args: Value) -> Result<Action, String> {
         match args {
             Value::Object(data) => Ok(Action::McpToolAction(McpToolAction { data })),
             other => Err(format!(
                 "Error validating tool '{}': arguments must be a JSON object, got {other}",
-                self.info.name
+                self.name
             )),
         }
     }
 
     async fn execute(&self, action: &Action, _ctx: &ToolContext) -> Observation {
-        let name = &self.info.name;
+        let name = &self.name;
         let arguments = match action {
             Action::McpToolAction(a) => Value::Object(a.data.clone()),
             _ => Value::Object(Default::default()),
         };
         let mut content = vec![Content::text(format!("[Tool '{name}' executed.]"))];
-        let is_error = match self.client.call(name, arguments).await {
+        let is_error = match self.client.call(&self.info.name, arguments).await {
             Ok(result) => {
                 content.extend(result.content.into_iter().map(|c| match c {
                     McpContent::Text(text) => Content::text(text),

@@ -31,6 +31,17 @@ pub struct ToolContext {
     pub secrets: SecretRegistry,
 }
 
+impl ToolContext {
+    /// A context for `workspace` alone: nothing persisted, no secrets.
+    pub fn new(workspace: impl Into<PathBuf>) -> Self {
+        Self {
+            workspace: workspace.into(),
+            persistence_dir: None,
+            secrets: SecretRegistry::default(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Tool: Send + Sync {
     /// The registered snake_case name (the LLM function name).
@@ -41,6 +52,11 @@ pub trait Tool: Send + Sync {
     /// JSON schema of the tool's own parameters.
     fn parameters(&self) -> Value;
     fn annotations(&self) -> ToolAnnotations;
+    /// The risk the tool declares of itself (an MCP tool's annotations): the LLM's own
+    /// assessment may raise it, never lower it.
+    fn declared_risk(&self) -> Option<berth_protocol::SecurityRisk> {
+        None
+    }
     /// Turns validated JSON arguments into an action.
     fn parse(&self, args: Value) -> Result<Action, String>;
     async fn execute(&self, action: &Action, ctx: &ToolContext) -> Observation;

@@ -21,8 +21,9 @@ pub async fn setup(script: Vec<Step>, tweak: impl FnOnce(&mut berth_agent::NewCo
 pub async fn setup_with_tools(
     script: Vec<Step>,
     tools: Vec<std::sync::Arc<dyn berth_agent::tools::Tool>>,
+    tweak: impl FnOnce(&mut berth_agent::NewConversation),
 ) -> Fx {
-    build(script, |_| {}, tools).await
+    build(script, tweak, tools).await
 }
 
 async fn build(

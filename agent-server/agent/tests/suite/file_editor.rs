@@ -1,6 +1,5 @@
 //! The file_editor tool, command by command and error by error, against OpenHands' rules.
 
-use berth_agent::secrets::SecretRegistry;
 use berth_agent::tools::file_editor::FileEditorTool;
 use berth_agent::tools::{Tool, ToolContext};
 use berth_protocol::{FileEditorObservation, Observation, content_text};
@@ -14,11 +13,7 @@ struct Fx {
 
 fn fx() -> Fx {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = ToolContext {
-        workspace: dir.path().to_path_buf(),
-        persistence_dir: None,
-        secrets: SecretRegistry::default(),
-    };
+    let ctx = ToolContext::new(dir.path());
     Fx {
         tool: FileEditorTool::default(),
         ctx,

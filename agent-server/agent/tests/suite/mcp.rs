@@ -140,7 +140,7 @@ async fn broken_servers_fail_with_what_went_wrong() {
         .err()
         .unwrap();
     assert_eq!(silent, McpError::Timeout(Duration::from_secs(2)));
-    assert_eq!(silent.kind(), "timeout");
+    assert_eq!(silent.kind(), berth_protocol::McpErrorKind::Timeout);
     assert!(started.elapsed() < Duration::from_secs(10));
     let sse = mcp::connect(
         &McpTransport::Sse {
@@ -180,6 +180,7 @@ async fn the_agent_calls_an_mcp_tool_and_reads_its_real_answer() {
             Step::tool("finish", json!({"message": "done"})),
         ],
         tools,
+        |_| {},
     )
     .await;
     fx.conv.send_message(Message::user("echo something"));
@@ -251,4 +252,186 @@ async fn a_stdio_servers_processes_die_with_its_client() {
         || async { (!alive(helper)).then_some(()) },
     )
     .await;
+}
+
+fn server(name: &str, transport: McpTransport) -> mcp::config::McpServerConfig {
+    mcp::config::McpServerConfig {
+        name: name.into(),
+        transport,
+        timeout: None,
+    }
+}
+
+/// One server that works, one whose program does not exist, one that never answers, and a
+/// PyPI server: started side by side, the working ones' tools are there (named after their
+/// server, as OpenHands names them when there are several) within the hanging one's start
+/// deadline, and each broken one says why.
+#[tokio::test]
+async fn broken_servers_cost_only_their_own_tools() {
+    use berth_protocol::{McpErrorKind, McpServerHealth};
+    let everything = mcp_server_everything();
+    let time = berth_test_support::mcp_server_time();
+    let quick = McpTimeouts {
+        start: Duration::from_secs(3),
+        ..McpTimeouts::default()
+    };
+    let started = std::time::Instant::now();
+    let servers = mcp::McpServers::start(
+        vec![
+            server(
+                "everything",
+                stdio(everything.to_str().unwrap(), &["stdio"], &[]),
+            ),
+            server("missing", stdio("berth-no-such-mcp-server", &[], &[])),
+            server("hangs", stdio("sleep", &["60"], &[])),
+            server(
+                "time",
+                stdio(time.to_str().unwrap(), &["--local-timezone", "UTC"], &[]),
+            ),
+        ],
+        quick,
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let states = servers.states();
+    let by_name = |n: &str| states.iter().find(|s| s.name == n).unwrap();
+    assert_eq!(by_name("everything").health, McpServerHealth::Connected);
+    assert!(
+        by_name("everything")
+            .tools
+            .iter()
+            .any(|t| t.name == "everything_echo")
+    );
+    assert_eq!(by_name("time").health, McpServerHealth::Connected);
+    assert!(
+        by_name("time")
+            .tools
+            .iter()
+            .any(|t| t.name == "time_get_current_time")
+    );
+    match &by_name("missing").health {
+        McpServerHealth::Failed { error, error_kind } => {
+            assert_eq!(*error_kind, McpErrorKind::Connection);
+            assert!(error.contains("berth-no-such-mcp-server"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &by_name("hangs").health,
+        McpServerHealth::Failed {
+            error_kind: McpErrorKind::Timeout,
+            ..
+        }
+    ));
+    assert!(by_name("hangs").tools.is_empty());
+
+    let tools = servers.tools();
+    let now = tools
+        .iter()
+        .find(|t| t.name() == "time_get_current_time")
+        .unwrap();
+    let action = now.parse(json!({"timezone": "Europe/Paris"})).unwrap();
+    let obs = now
+        .execute(
+            &action,
+            &berth_agent::tools::ToolContext::new(std::env::temp_dir()),
+        )
+        .await;
+    let text = serde_json::to_string(&obs).unwrap();
+    assert!(
+        text.contains("Europe/Paris") && text.contains("datetime"),
+        "{text}"
+    );
+}
+
+/// A server that dies in the middle of a call is started again once for that call; when it
+/// dies again the call is an error the agent reads and the server shows as failed; the next
+/// call starts it again and it is healthy.
+#[tokio::test]
+async fn a_server_that_dies_mid_call_is_started_again_once() {
+    use berth_protocol::{McpServerHealth, Observation};
+    let script = berth_test_support::mcp_server_dies_on_call();
+    let servers = mcp::McpServers::start(
+        vec![server("fragile", stdio(script.to_str().unwrap(), &[], &[]))],
+        McpTimeouts::default(),
+    )
+    .await;
+    let tools = servers.tools();
+    let tool = |n: &str| tools.iter().find(|t| t.name() == n).unwrap().clone();
+    let ctx = berth_agent::tools::ToolContext::new(std::env::temp_dir());
+    let call = |n: &'static str| {
+        let tool = tool(n);
+        let ctx = &ctx;
+        async move {
+            let action = tool.parse(json!({})).unwrap();
+            match tool.execute(&action, ctx).await {
+                Observation::McpToolObservation(o) => o,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert!(!call("ok").await.is_error);
+    let died = call("die").await;
+    assert!(died.is_error);
+    let said = serde_json::to_string(&died.content).unwrap();
+    assert!(
+        said.contains("connecting again") || said.contains("connection"),
+        "{said}"
+    );
+    assert!(matches!(
+        servers.states()[0].health,
+        McpServerHealth::Failed { .. }
+    ));
+    let back = call("ok").await;
+    assert!(!back.is_error, "{back:?}");
+    assert!(
+        serde_json::to_string(&back.content)
+            .unwrap()
+            .contains("still here")
+    );
+    assert_eq!(servers.states()[0].health, McpServerHealth::Connected);
+}
+
+/// Confirmation mode reads an MCP tool's annotations: a read-only tool is a low risk and runs,
+/// one that may destroy (the MCP default) is a high risk and waits for the user.
+#[tokio::test]
+async fn confirmation_takes_an_mcp_tools_risk_from_its_annotations() {
+    use berth_protocol::{ConfirmationPolicy, ExecutionStatus, Message, SecurityRisk};
+    use berth_scripted_llm::Step;
+    let script = berth_test_support::mcp_server_dies_on_call();
+    let servers = mcp::McpServers::start(
+        vec![server("fragile", stdio(script.to_str().unwrap(), &[], &[]))],
+        McpTimeouts::default(),
+    )
+    .await;
+    let fx = crate::common::fixture::setup_with_tools(
+        vec![
+            Step::tool("ok", json!({})),
+            Step::tool("die", json!({})),
+            Step::tool("finish", json!({"message": "done"})),
+        ],
+        servers.tools(),
+        |r| {
+            r.confirmation_policy = ConfirmationPolicy::ConfirmRisky {
+                threshold: SecurityRisk::High,
+                confirm_unknown: true,
+            };
+        },
+    )
+    .await;
+    fx.conv.send_message(Message::user("use the tools"));
+    let status = fx.conv.run().await.unwrap();
+    assert_eq!(status, ExecutionStatus::WaitingForConfirmation);
+    let pending = fx.conv.pending_actions();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].tool_name, "die");
+    assert_eq!(pending[0].security_risk, SecurityRisk::High);
+    let ran = fx.conv.events().iter().any(|e| {
+        matches!(&e.body, berth_protocol::EventBody::ObservationEvent { tool_name, .. } if tool_name == "ok")
+    });
+    assert!(ran, "the read-only tool runs without asking");
 }

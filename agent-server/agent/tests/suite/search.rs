@@ -1,17 +1,12 @@
 //! glob and grep: .gitignore respected, newest first, clear errors.
 
-use berth_agent::secrets::SecretRegistry;
 use berth_agent::tools::search::{GlobTool, GrepTool};
 use berth_agent::tools::{Tool, ToolContext};
 use berth_protocol::Observation;
 use serde_json::json;
 
 fn ctx(dir: &std::path::Path) -> ToolContext {
-    ToolContext {
-        workspace: dir.to_path_buf(),
-        persistence_dir: None,
-        secrets: SecretRegistry::default(),
-    }
+    ToolContext::new(dir)
 }
 
 fn project() -> tempfile::TempDir {

@@ -23,7 +23,7 @@ def workspace():
     )
 
 
-def conversation(conversation_id=None, **kwargs):
+def conversation(conversation_id=None, mcp_config=None, **kwargs):
     llm = LLM(
         model="openai/scripted",
         base_url=os.environ["LLM_BASE_URL"],
@@ -31,7 +31,11 @@ def conversation(conversation_id=None, **kwargs):
         usage_id="agent",
         num_retries=0,
     )
-    agent = Agent(llm=llm, tools=[Tool(name="terminal"), Tool(name="file_editor")])
+    agent = Agent(
+        llm=llm,
+        tools=[Tool(name="terminal"), Tool(name="file_editor")],
+        mcp_config=mcp_config or {},
+    )
     return Conversation(
         agent=agent,
         workspace=workspace(),

@@ -100,6 +100,9 @@ pub struct ToolDefinition {
     pub annotations: ToolAnnotations,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Value>,
+    /// An MCP tool's definition as its server gave it (`MCPToolDefinition` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_tool: Option<Value>,
     pub kind: String,
     pub title: String,
 }

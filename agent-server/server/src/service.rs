@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use berth_agent::conversation::Thresholds;
+use berth_agent::mcp::McpTimeouts;
 use berth_agent::secrets::SecretRegistry;
 use berth_agent::tools::ToolOptions;
+use berth_agent::tools::mcp::McpServers;
 use berth_agent::tools::terminal::TerminalOptions;
 use berth_agent::{Conversation, EngineOptions, NewConversation};
 use berth_protocol::{AgentSpec, Message};
@@ -25,6 +27,8 @@ use crate::sealer::ChaChaSealer;
 /// A conversation as the server holds it.
 pub struct Entry {
     pub conv: Conversation,
+    /// Its MCP servers (none for one loaded from disk, which has no secrets to start them).
+    pub mcp: McpServers,
     run: Mutex<Option<JoinHandle<()>>>,
     /// A message with `run: true` arrived while a run was ending: run again afterwards.
     rerun: AtomicBool,
@@ -32,9 +36,10 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(conv: Conversation) -> Arc<Self> {
+    fn new(conv: Conversation, mcp: McpServers) -> Arc<Self> {
         Arc::new(Self {
             conv,
+            mcp,
             run: Mutex::new(None),
             rerun: AtomicBool::new(false),
             subscribers: AtomicUsize::new(0),
@@ -102,6 +107,23 @@ pub fn resolve_secret(
             )),
         },
     }
+}
+
+/// The servers of the agent's `mcp_config`, `${VAR}` read from the conversation's secrets,
+/// started side by side; a config that does not parse is the request's fault.
+async fn start_mcp(new: &NewConversation) -> Result<McpServers, ApiError> {
+    let Some(config) = &new.agent.mcp_config else {
+        return Ok(McpServers::default());
+    };
+    let secret = |name: &str| {
+        new.secrets
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, _)| v.clone())
+    };
+    let servers = berth_agent::mcp::config::parse(config, secret)
+        .map_err(|e| ApiError::invalid("agent", format!("mcp_config: {e}")))?;
+    Ok(McpServers::start(servers, McpTimeouts::default()).await)
 }
 
 /// The agent a create request describes (its `kind` may be left out), or what is wrong with it.
@@ -247,7 +269,7 @@ impl AppState {
             Conversation::load(&dir, None, SecretRegistry::default(), self.engine.clone())
                 .map_err(|e| ApiError::Internal(format!("cannot load conversation {id}: {e}")))?;
         tracing::info!(conversation = %id, "conversation loaded from disk");
-        let entry = Entry::new(conv);
+        let entry = Entry::new(conv, McpServers::default());
         self.loaded
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -304,15 +326,18 @@ impl AppState {
             berth_agent::ConversationError::Invalid(m) => ApiError::invalid("agent", m),
             other => ApiError::from(other),
         };
+        // Before the lock: a slow server delays only this conversation.
+        let mcp = start_mcp(&new).await?;
+        let mut engine = self.engine.clone();
+        engine.extra_tools = mcp.tools();
         let _guard = self.load_lock.lock().await;
         if let Some(existing) = self.loaded_entry(&id) {
             return Ok((existing, false));
         }
         let conv = if stored {
-            Conversation::load_reasserted(&self.dir_of(&id), new, self.engine.clone())
-                .map_err(invalid)?
+            Conversation::load_reasserted(&self.dir_of(&id), new, engine).map_err(invalid)?
         } else {
-            Conversation::create(new, self.engine.clone()).map_err(invalid)?
+            Conversation::create(new, engine).map_err(invalid)?
         };
         let mut names: Map<String, Value> = conv
             .tools()
@@ -325,7 +350,7 @@ impl AppState {
         names.extend(qualnames);
         conv.set_server_meta("tool_module_qualnames", Value::Object(names));
         conv.set_server_meta("client_tools", Value::Array(client_tools));
-        let entry = Entry::new(conv);
+        let entry = Entry::new(conv, mcp);
         self.loaded
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -51,6 +51,7 @@ fn request(ws: &Path) -> StartRequest {
         setup_script: Default::default(),
         confinement: Default::default(),
         git_identity: Default::default(),
+        mcp_config: None,
     }
 }
 

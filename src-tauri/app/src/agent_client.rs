@@ -219,6 +219,20 @@ impl AgentClient {
         Ok(answer.response)
     }
 
+    /// The conversation's MCP servers, their health and tools.
+    pub async fn mcp_servers(
+        &self,
+        id: &str,
+    ) -> Result<Vec<berth_protocol::McpServerState>, ClientError> {
+        let v = self
+            .send(
+                self.http
+                    .get(format!("{}/api/conversations/{id}/mcp", self.base)),
+            )
+            .await?;
+        decode(v)
+    }
+
     pub async fn delete_conversation(&self, id: &str) -> Result<(), ClientError> {
         self.send(
             self.http

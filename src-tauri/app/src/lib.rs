@@ -38,6 +38,7 @@ pub mod git_tampering;
 pub mod home_lock;
 pub mod llm_check;
 pub mod llm_gateway;
+pub mod mcp;
 pub mod mirror;
 pub mod repository;
 pub mod secrets;

@@ -108,27 +108,7 @@ impl Default for SandboxSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum McpServer {
-    /// A program Berth starts, speaking MCP on stdin/stdout.
-    Stdio {
-        name: String,
-        command: String,
-        #[serde(default)]
-        args: Vec<String>,
-    },
-    /// A server reached over HTTP.
-    Http { name: String, url: String },
-}
-
-impl McpServer {
-    pub fn name(&self) -> &str {
-        match self {
-            McpServer::Stdio { name, .. } | McpServer::Http { name, .. } => name,
-        }
-    }
-}
+pub use crate::mcp::McpServer;
 
 /// A URL that receives conversation events in batches (POST, JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ts_rs::TS)]
@@ -281,29 +261,7 @@ impl Settings {
                 }
             }
         }
-        for (i, m) in self.mcp_servers.iter().enumerate() {
-            if m.name().trim().is_empty() {
-                bad(
-                    format!("mcp_servers[{i}].name"),
-                    "give the MCP server a name".into(),
-                );
-            }
-            match m {
-                McpServer::Stdio { command, .. } if command.trim().is_empty() => bad(
-                    format!("mcp_servers[{i}].command"),
-                    "the program to start".into(),
-                ),
-                McpServer::Http { url, .. }
-                    if !(url.starts_with("http://") || url.starts_with("https://")) =>
-                {
-                    bad(
-                        format!("mcp_servers[{i}].url"),
-                        format!("'{url}' is not an http(s) URL"),
-                    )
-                }
-                _ => {}
-            }
-        }
+        crate::mcp::problems(&self.mcp_servers, &mut bad);
         for (i, w) in self.webhooks.iter().enumerate() {
             if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
                 bad(

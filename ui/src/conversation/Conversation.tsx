@@ -1,5 +1,5 @@
 // A conversation: its events as cards, the agent's status with pause/resume, the confirmation
-// prompt, the chat input, and the side panel (Changes, Tasks). Archived conversations are read
+// prompt, the chat input, and the side panel (Changes, Terminal, Files, Tasks, Tools, Log). Archived conversations are read
 // only and can be continued in a new sandbox.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { call, errorText } from "../api";
@@ -11,11 +11,13 @@ import { EventList } from "./EventList";
 import { Terminal } from "./Terminal";
 import { Files } from "./Files";
 import { SandboxLog } from "./SandboxLog";
+import { McpPanel, useMcpServers } from "./McpPanel";
 import { useConversation } from "./store";
 
 export function Conversation({ id }: { id: string }) {
   const { summary: conv, events, changes, tampered, error, setError } = useConversation(id);
-  const [tab, setTab] = useState<"changes" | "terminal" | "files" | "tasks" | "log">("changes");
+  const [tab, setTab] = useState<"changes" | "terminal" | "files" | "tasks" | "tools" | "log">("changes");
+  const mcp = useMcpServers(id, conv?.archived ?? true);
 
   const visible = useMemo(() => events.filter(isVisible), [events]);
   // Which actions wait, and what the conversation used, are the app's to say (the summary).
@@ -161,12 +163,17 @@ export function Conversation({ id }: { id: string }) {
           <button className={tab === "tasks" ? "on" : ""} onClick={() => setTab("tasks")}>
             Tasks
           </button>
+          <button className={tab === "tools" ? "on" : ""} onClick={() => setTab("tools")} data-testid="tools-tab">
+            Tools{mcp.failed > 0 && <span className="badge failed">{mcp.failed} failed</span>}
+          </button>
           <button className={tab === "log" ? "on" : ""} onClick={() => setTab("log")}>
             Log
           </button>
         </div>
         {tab === "log" ? (
           <SandboxLog id={id} />
+        ) : tab === "tools" ? (
+          <McpPanel mcp={mcp} archived={conv.archived} />
         ) : tab === "files" ? (
           <Files id={id} changed={changes} />
         ) : tab === "terminal" ? (

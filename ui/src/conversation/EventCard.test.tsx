@@ -105,4 +105,33 @@ describe("EventCard", () => {
     const { container } = render(<EventCard event={state} />);
     expect(container.textContent).toBe("");
   });
+
+  it("shows an MCP tool's text and raster images, never other image URLs", () => {
+    const result = {
+      ...base,
+      source: "environment",
+      kind: "ObservationEvent",
+      tool_name: "everything_get-tiny-image",
+      tool_call_id: "c3",
+      action_id: "a3",
+      observation: {
+        kind: "MCPToolObservation",
+        tool_name: "everything_get-tiny-image",
+        is_error: false,
+        content: [
+          { type: "text", text: "[Tool 'everything_get-tiny-image' executed.]", cache_prompt: false },
+          { type: "text", text: "A tiny image:\u001b[31m", cache_prompt: false },
+          { type: "image", image_urls: ["data:image/png;base64,iVBORw0KGgo="], cache_prompt: false },
+          { type: "image", image_urls: ["data:image/svg+xml;base64,PHN2Zz4="], cache_prompt: false },
+          { type: "image", image_urls: ["https://tracker.example/pixel.png"], cache_prompt: false },
+        ],
+      },
+    } as unknown as Event;
+    const { container } = render(<EventCard event={result} />);
+    expect(container.querySelector("[data-kind=mcp-result]")?.textContent).toContain("A tiny image:");
+    expect(container.textContent).not.toContain("\u001b");
+    expect(container.textContent).not.toContain("executed.]");
+    const images = [...container.querySelectorAll("img")].map((i) => i.getAttribute("src"));
+    expect(images).toEqual(["data:image/png;base64,iVBORw0KGgo="]);
+  });
 });

@@ -1,8 +1,8 @@
 // One event of a conversation as a card: messages as markdown, the agent's thoughts, commands
-// with their output, file edits as diffs, task lists, errors. Events a reader does not need
-// (state snapshots, metrics) render nothing.
+// with their output, file edits as diffs, task lists, MCP tool calls with their text and images,
+// errors. Events a reader does not need (state snapshots, metrics) render nothing.
 import type { Content, Event } from "../generated/api";
-import { markdownHtml, onLinkClick } from "../safe";
+import { markdownHtml, onLinkClick, plainText } from "../safe";
 import { DiffView } from "./DiffView";
 
 const text = (content: Array<Content>) => content.map((c) => ("text" in c ? c.text : "")).join("\n");
@@ -12,6 +12,27 @@ function Markdown({ source }: { source: string }) {
   // sanitized, and its links open in the system browser.
   const html = markdownHtml(source.replace(/</g, "&lt;"));
   return <div className="markdown" onClick={onLinkClick} dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+/** Images an MCP tool returned: only raster `data:` URLs, which cannot run anything. */
+const SAFE_IMAGE = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/;
+
+function McpResult({ content, isError }: { content: Array<Content>; isError: boolean }) {
+  // The first block is OpenHands' "[Tool 'x' executed.]": the card says which tool already.
+  const blocks = content.slice(1);
+  return (
+    <div className={`card output mcp ${isError ? "error" : ""}`} data-kind="mcp-result">
+      {blocks.map((c, i) =>
+        "text" in c ? (
+          <pre key={i}>{plainText(c.text)}</pre>
+        ) : (
+          c.image_urls
+            .filter((u) => SAFE_IMAGE.test(u))
+            .map((u, j) => <img key={`${i}-${j}`} src={u} alt="an image the tool returned" className="mcp-image" />)
+        ),
+      )}
+    </div>
+  );
 }
 
 export function isVisible(e: Event): boolean {
@@ -56,6 +77,8 @@ export function EventCard({ event }: { event: Event }) {
         );
       else if (action?.kind === "FinishAction") body = <Markdown source={action.message} />;
       else if (action?.kind === "ThinkAction") body = <div className="thought">{action.thought}</div>;
+      else if (action?.kind === "MCPToolAction")
+        body = <pre className="mcp-args">{JSON.stringify(action.data, null, 2)}</pre>;
       return (
         <div className="card action" data-kind="action">
           <div className="who">
@@ -92,6 +115,7 @@ export function EventCard({ event }: { event: Event }) {
           </div>
         );
       }
+      if (o.kind === "MCPToolObservation") return <McpResult content={o.content} isError={o.is_error} />;
       if (o.kind === "TaskTrackerObservation") {
         return (
           <div className="card tasks" data-kind="tasks">

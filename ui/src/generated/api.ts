@@ -247,11 +247,62 @@ base_url: string,
  */
 models: Array<string>, };
 
-export type McpServer = { "kind": "stdio", name: string, command: string, args: Array<string>, } | { "kind": "http", name: string, url: string, };
+export type McpErrorKind = "timeout" | "connection" | "unknown";
+
+export type McpImportText = { json: string, };
+
+export type McpServer = { 
+/**
+ * Its tools are `{name}_{tool}` when a conversation has several servers.
+ */
+name: string, enabled: boolean, 
+/**
+ * The tools the agent may use; empty: all of them.
+ */
+allowed_tools: Array<string>, } & ({ "kind": "stdio", command: string, args: Array<string>, 
+/**
+ * Its environment; a value may be `${SECRET_NAME}`.
+ */
+env: { [key in string]?: string }, } | { "kind": "http", url: string, 
+/**
+ * Extra headers; a value may be `${SECRET_NAME}`.
+ */
+headers: { [key in string]?: string }, 
+/**
+ * The custom secret sent as `Authorization: Bearer …`.
+ */
+bearer_secret: string | null, });
+
+export type McpServerState = { name: string, transport: McpTransportKind, 
+/**
+ * Its tools, as listed when it connected (empty when it never did).
+ */
+tools: Array<McpToolSummary>, } & ({ "status": "connected" } | { "status": "failed", error: string, error_kind: McpErrorKind, });
+
+export type McpTestResponse = { 
+/**
+ * Always `true`.
+ */
+ok: boolean, tools: Array<string>, tool_result?: McpToolCallResult | null, } | { 
+/**
+ * Always `false`.
+ */
+ok: boolean, error: string, error_kind: McpErrorKind, };
 
 export type McpToolAction = { data: Record<string, unknown>, };
 
+export type McpToolCallResult = { is_error: boolean, text: string, };
+
 export type McpToolObservation = { content: Array<Content>, is_error: boolean, tool_name: string, };
+
+export type McpToolSummary = { 
+/**
+ * The name the agent calls it by (`{server}_{tool}` when the conversation has several
+ * servers, as OpenHands names them).
+ */
+name: string, description?: string | null, read_only: boolean, destructive: boolean, };
+
+export type McpTransportKind = "stdio" | "http" | "sse";
 
 export type Message = { role: Role, content: Array<Content>, tool_calls?: Array<MessageToolCall> | null, tool_call_id?: string | null, name?: string | null, reasoning_content?: string | null, 
 /**
@@ -313,7 +364,7 @@ full_clone: boolean, };
 
 export type RepositoryText = { text: string, };
 
-export type Request = { "command": "AppStatusGet", "args": NoArgs } | { "command": "SettingsGet", "args": NoArgs } | { "command": "SettingsSave", "args": Settings } | { "command": "LlmProfileTest", "args": ProfileRef } | { "command": "LocalLlmsDetect", "args": NoArgs } | { "command": "SecretsList", "args": NoArgs } | { "command": "SecretSet", "args": SetSecret } | { "command": "SecretDelete", "args": SecretRef } | { "command": "ConversationStart", "args": NewConversation } | { "command": "StartTaskGet", "args": ById } | { "command": "StartTaskHistoryGet", "args": ById } | { "command": "StartTaskSend", "args": Text } | { "command": "ConversationsList", "args": PageRequest } | { "command": "ConversationsSearch", "args": Search } | { "command": "ConversationGet", "args": ById } | { "command": "ConversationEventsList", "args": ById } | { "command": "ConversationRename", "args": Text } | { "command": "ConversationDelete", "args": ById } | { "command": "ConversationExport", "args": ExportArgs } | { "command": "SandboxCommandRun", "args": Text } | { "command": "ConversationSend", "args": Text } | { "command": "ConversationPause", "args": ById } | { "command": "ConversationResume", "args": ById } | { "command": "ConversationConfirm", "args": Confirm } | { "command": "ConversationAsk", "args": Text } | { "command": "ConversationContinue", "args": ContinueArgs } | { "command": "DeepLinkParse", "args": LinkArgs } | { "command": "SandboxLogsGet", "args": ById } | { "command": "WebhookDeliveriesList", "args": NoArgs } | { "command": "RepositoryParse", "args": RepositoryText } | { "command": "FilesList", "args": FileArgs } | { "command": "FileRead", "args": FileArgs } | { "command": "FileSaveCopy", "args": FileArgs } | { "command": "FileUpload", "args": UploadArgs } | { "command": "ChangedFilesList", "args": ById } | { "command": "GitTamperingList", "args": ById };
+export type Request = { "command": "AppStatusGet", "args": NoArgs } | { "command": "SettingsGet", "args": NoArgs } | { "command": "SettingsSave", "args": Settings } | { "command": "LlmProfileTest", "args": ProfileRef } | { "command": "LocalLlmsDetect", "args": NoArgs } | { "command": "SecretsList", "args": NoArgs } | { "command": "SecretSet", "args": SetSecret } | { "command": "SecretDelete", "args": SecretRef } | { "command": "ConversationStart", "args": NewConversation } | { "command": "StartTaskGet", "args": ById } | { "command": "StartTaskHistoryGet", "args": ById } | { "command": "StartTaskSend", "args": Text } | { "command": "ConversationsList", "args": PageRequest } | { "command": "ConversationsSearch", "args": Search } | { "command": "ConversationGet", "args": ById } | { "command": "ConversationEventsList", "args": ById } | { "command": "ConversationRename", "args": Text } | { "command": "ConversationDelete", "args": ById } | { "command": "ConversationExport", "args": ExportArgs } | { "command": "SandboxCommandRun", "args": Text } | { "command": "ConversationSend", "args": Text } | { "command": "ConversationPause", "args": ById } | { "command": "ConversationResume", "args": ById } | { "command": "ConversationConfirm", "args": Confirm } | { "command": "ConversationAsk", "args": Text } | { "command": "ConversationContinue", "args": ContinueArgs } | { "command": "DeepLinkParse", "args": LinkArgs } | { "command": "SandboxLogsGet", "args": ById } | { "command": "WebhookDeliveriesList", "args": NoArgs } | { "command": "McpServerTest", "args": McpServer } | { "command": "McpServersImport", "args": McpImportText } | { "command": "ConversationMcpServersGet", "args": ById } | { "command": "RepositoryParse", "args": RepositoryText } | { "command": "FilesList", "args": FileArgs } | { "command": "FileRead", "args": FileArgs } | { "command": "FileSaveCopy", "args": FileArgs } | { "command": "FileUpload", "args": UploadArgs } | { "command": "ChangedFilesList", "args": ById } | { "command": "GitTamperingList", "args": ById };
 
 export type Role = "user" | "system" | "assistant" | "tool";
 
@@ -413,7 +464,11 @@ export type ToolAnnotations = { title?: string | null, readOnlyHint: boolean, de
 
 export type ToolCallOrigin = "completion" | "responses";
 
-export type ToolDefinition = { description: string, action_type: string, observation_type: string, annotations: ToolAnnotations, meta?: JsonValue | null, kind: string, title: string, };
+export type ToolDefinition = { description: string, action_type: string, observation_type: string, annotations: ToolAnnotations, meta?: JsonValue | null, 
+/**
+ * An MCP tool's definition as its server gave it (`MCPToolDefinition` only).
+ */
+mcp_tool?: JsonValue | null, kind: string, title: string, };
 
 export type Transition = { status: StartStatus, detail: string | null, };
 
@@ -461,6 +516,9 @@ export type Responses = {
   DeepLinkParse: DeepLink;
   SandboxLogsGet: Array<string>;
   WebhookDeliveriesList: Array<Delivery>;
+  McpServerTest: McpTestResponse;
+  McpServersImport: Array<McpServer>;
+  ConversationMcpServersGet: Array<McpServerState>;
   RepositoryParse: Repository;
   FilesList: Array<FileEntry>;
   FileRead: FilePreview;

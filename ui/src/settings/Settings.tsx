@@ -1,9 +1,10 @@
-// Settings: LLM profiles (keys in the keychain), agent, sandbox, git identity, webhooks, and
-// secrets. Saved as a whole; every invalid field is named.
+// Settings: LLM profiles (keys in the keychain), agent, sandbox, MCP servers, git identity,
+// webhooks, and secrets. Saved as a whole; every invalid field is named.
 import { useEffect, useState } from "react";
 import { call, CommandError, errorText } from "../api";
 import type { AppStatus, Delivery, SecretInfo, Settings as S } from "../generated/api";
 import { invoke, isDesktop } from "../platform";
+import { McpServers } from "./McpServers";
 
 /** Non-empty lines of a text area, trimmed. */
 function lines(text: string): string[] {
@@ -310,69 +311,15 @@ export function Settings() {
         />
       </label>
       <h2>MCP servers</h2>
-      <p className="hint">Saved with your settings; agents do not load MCP tools yet.</p>
-      {s.mcp_servers.map((m, i) => (
-        <div className="profile" key={i}>
-          <input
-            aria-label="MCP server name"
-            value={m.name}
-            onChange={(e) =>
-              edit((d) => {
-                d.mcp_servers[i].name = e.target.value;
-              })
-            }
-          />
-          {m.kind === "stdio" ? (
-            <input
-              aria-label="MCP command"
-              value={[m.command, ...m.args].join(" ")}
-              onChange={(e) =>
-                edit((d) => {
-                  const [command, ...args] = e.target.value.split(" ");
-                  d.mcp_servers[i] = { kind: "stdio", name: m.name, command: command ?? "", args };
-                })
-              }
-            />
-          ) : (
-            <input
-              aria-label="MCP URL"
-              value={m.url}
-              onChange={(e) =>
-                edit((d) => {
-                  d.mcp_servers[i] = { kind: "http", name: m.name, url: e.target.value };
-                })
-              }
-            />
-          )}
-          <button
-            onClick={() =>
-              edit((d) => {
-                d.mcp_servers.splice(i, 1);
-              })
-            }
-          >
-            Remove
-          </button>
-        </div>
-      ))}
-      <button
-        onClick={() =>
+      <McpServers
+        servers={s.mcp_servers}
+        secrets={secrets}
+        onChange={(servers) =>
           edit((d) => {
-            d.mcp_servers.push({ kind: "stdio", name: "", command: "", args: [] });
+            d.mcp_servers = servers;
           })
         }
-      >
-        Add a program (stdio)
-      </button>
-      <button
-        onClick={() =>
-          edit((d) => {
-            d.mcp_servers.push({ kind: "http", name: "", url: "https://" });
-          })
-        }
-      >
-        Add a server (HTTP)
-      </button>
+      />
       <h2>Git identity</h2>
       <p className="hint">
         Who the agent's commits are by, in every sandbox. Left empty, git's own configuration decides (a Docker sandbox

@@ -22,6 +22,8 @@ pub struct McpServerConfig {
     pub transport: McpTransport,
     /// Its own call deadline (`timeout`, seconds), when it gives one.
     pub timeout: Option<Duration>,
+    /// Berth's `allowed_tools`: the only tools the agent gets from it; empty: all.
+    pub allowed_tools: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,10 +87,13 @@ pub fn parse(
             .get("timeout")
             .and_then(Value::as_f64)
             .and_then(|s| crate::untrusted::seconds(s, crate::untrusted::MAX_WAIT));
+        let allowed_tools = strings(server.get("allowed_tools"), &|_: &str| None)
+            .map_err(|_| fail("allowed_tools must be a list of tool names"))?;
         out.push(McpServerConfig {
             name: name.clone(),
             transport,
             timeout,
+            allowed_tools,
         });
     }
     Ok(out)

@@ -11,10 +11,10 @@
 //! error says so.
 
 pub mod config;
+mod probe;
 mod rmcp_client;
-mod servers;
 
-pub use servers::McpServers;
+pub use probe::probe;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -75,6 +75,12 @@ pub struct McpToolInfo {
     pub read_only: bool,
     /// `destructiveHint`: it may destroy (the MCP default when not read-only).
     pub destructive: bool,
+    /// `idempotentHint` (MCP default: false).
+    pub idempotent: bool,
+    /// `openWorldHint`: it reaches beyond the server (MCP default: true).
+    pub open_world: bool,
+    /// The tool as the server listed it (`name`, `inputSchema`, `annotations`…).
+    pub raw: Value,
 }
 
 /// One block of a tool's answer; other kinds (audio, resources) are dropped, as OpenHands does.

@@ -23,7 +23,7 @@ const BASICS: &[&str] = &[
 ];
 
 struct RmcpClient {
-    service: RunningService<RoleClient, ()>,
+    service: Service,
     timeouts: McpTimeouts,
     _group: ProcessGroup,
 }
@@ -52,67 +52,145 @@ pub(super) async fn connect(
     transport: &McpTransport,
     timeouts: McpTimeouts,
 ) -> Result<Box<dyn McpClient>, McpError> {
-    let mut group = ProcessGroup(None);
-    let started = match transport {
+    let (service, group) = match transport {
         McpTransport::Stdio {
             command,
             args,
             env,
             cwd,
-        } => {
-            // Like every process the agent starts: OS-confined in a process sandbox.
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let launch = crate::agent_env::launch(command, &args)
-                .map_err(|e| McpError::Start(format!("{command}: {e}")))?;
-            let mut cmd = tokio::process::Command::new(&launch.program);
-            cmd.args(&launch.args).env_clear();
-            for name in BASICS {
-                if let Some(value) = std::env::var_os(name) {
-                    cmd.env(name, value);
-                }
-            }
-            cmd.envs(launch.env).envs(env);
-            if let Some(cwd) = cwd {
-                cmd.current_dir(cwd);
-            }
-            #[cfg(unix)]
-            cmd.process_group(0);
-            let (child, stderr) = TokioChildProcess::builder(cmd)
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| McpError::Start(format!("{command}: {e}")))?;
-            // Its pid is its group's id (it leads the group it was started in).
-            group = ProcessGroup(child.id().map(|pid| pid as i32));
-            if let Some(stderr) = stderr {
-                let program = command.clone();
-                tokio::spawn(async move {
-                    let mut lines = BufReader::new(stderr).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        tracing::debug!(server = %program, "MCP server stderr: {line}");
-                    }
-                });
-            }
-            within(timeouts.start, ().serve(child)).await?
-        }
-        McpTransport::StreamableHttp { url, headers } => {
-            let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
-            for (name, value) in headers {
-                let name = header_name(name)?;
-                let value: http::HeaderValue = value.parse().map_err(|_| {
-                    McpError::Start(format!("the header {name} has an invalid value"))
-                })?;
-                config.custom_headers.insert(name, value);
-            }
-            let client = StreamableHttpClientTransport::from_config(config);
-            within(timeouts.start, ().serve(client)).await?
-        }
+        } => start_stdio(command, args, env, cwd.as_deref(), timeouts).await?,
+        McpTransport::StreamableHttp { url, headers } => (
+            start_http(url, headers, timeouts).await?,
+            ProcessGroup(None),
+        ),
         McpTransport::Sse { .. } => return Err(McpError::SseUnsupported),
     };
     Ok(Box::new(RmcpClient {
-        service: started,
+        service,
         timeouts,
         _group: group,
     }))
+}
+
+type Service = RunningService<RoleClient, ()>;
+
+/// Spawns a stdio server in a process group of its own (killed if the start fails) and
+/// completes the handshake.
+async fn start_stdio(
+    command: &str,
+    args: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    cwd: Option<&std::path::Path>,
+    timeouts: McpTimeouts,
+) -> Result<(Service, ProcessGroup), McpError> {
+    // Found first: through a confining launcher, a missing program would be only a
+    // closed connection.
+    let path = env
+        .get("PATH")
+        .cloned()
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    if !program_exists(command, &path) {
+        return Err(McpError::Start(format!(
+            "{command}: no such program (not a file, and not found on PATH)"
+        )));
+    }
+    // Like every process the agent starts: OS-confined in a process sandbox.
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let launch = crate::agent_env::launch(command, &args)
+        .map_err(|e| McpError::Start(format!("{command}: {e}")))?;
+    let mut cmd = tokio::process::Command::new(&launch.program);
+    cmd.args(&launch.args).env_clear();
+    for name in BASICS {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.envs(launch.env).envs(env);
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let (child, stderr) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| McpError::Start(format!("{command}: {e}")))?;
+    // Its pid is its group's id (it leads the group it was started in).
+    let group = ProcessGroup(child.id().map(|pid| pid as i32));
+    let printed = Printed::default();
+    if let Some(stderr) = stderr {
+        let program = command.to_string();
+        let printed = printed.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::debug!(server = %program, "MCP server stderr: {line}");
+                printed.keep(line);
+            }
+        });
+    }
+    match within(timeouts.start, ().serve(child)).await {
+        Ok(service) => Ok((service, group)),
+        Err(McpError::Connection(why)) => {
+            // What a server prints as it fails is what tells the user why.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(McpError::Connection(printed.after(why)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn start_http(
+    url: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+    timeouts: McpTimeouts,
+) -> Result<Service, McpError> {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+    for (name, value) in headers {
+        let name = header_name(name)?;
+        let value: http::HeaderValue = value
+            .parse()
+            .map_err(|_| McpError::Start(format!("the header {name} has an invalid value")))?;
+        config.custom_headers.insert(name, value);
+    }
+    let client = StreamableHttpClientTransport::from_config(config);
+    within(timeouts.start, ().serve(client)).await
+}
+
+/// `command` is a file, or a program on `path`.
+fn program_exists(command: &str, path: &str) -> bool {
+    let command = std::path::Path::new(command);
+    if command.components().count() > 1 {
+        return command.is_file();
+    }
+    std::env::split_paths(path).any(|dir| dir.join(command).is_file())
+}
+
+/// The last lines a stdio server printed on stderr.
+#[derive(Clone, Default)]
+struct Printed(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<String>>>);
+
+impl Printed {
+    const KEPT: usize = 5;
+
+    fn keep(&self, line: String) {
+        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() == Self::KEPT {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    fn after(&self, why: String) -> String {
+        let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.is_empty() {
+            why
+        } else {
+            let said: Vec<&str> = lines.iter().map(String::as_str).collect();
+            format!("{why}; it printed: {}", said.join(" / "))
+        }
+    }
 }
 
 fn header_name(name: &str) -> Result<http::HeaderName, McpError> {
@@ -139,21 +217,17 @@ impl McpClient for RmcpClient {
         Ok(tools
             .into_iter()
             .map(|t| {
-                let read_only = t
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.read_only_hint)
-                    .unwrap_or(false);
+                let hints = t.annotations.clone().unwrap_or_default();
+                let read_only = hints.read_only_hint.unwrap_or(false);
                 McpToolInfo {
+                    raw: serde_json::to_value(&t).unwrap_or(Value::Null),
                     name: t.name.to_string(),
                     description: t.description.map(|d| d.to_string()),
                     input_schema: Value::Object((*t.input_schema).clone()),
                     read_only,
-                    destructive: t
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| a.destructive_hint)
-                        .unwrap_or(!read_only),
+                    destructive: hints.destructive_hint.unwrap_or(!read_only),
+                    idempotent: hints.idempotent_hint.unwrap_or(false),
+                    open_world: hints.open_world_hint.unwrap_or(true),
                 }
             })
             .collect())

@@ -57,6 +57,10 @@ pub trait Tool: Send + Sync {
     fn declared_risk(&self) -> Option<berth_protocol::SecurityRisk> {
         None
     }
+    /// An MCP tool's definition as its server gave it, listed with the tool as OpenHands does.
+    fn mcp_tool(&self) -> Option<Value> {
+        None
+    }
     /// Turns validated JSON arguments into an action.
     fn parse(&self, args: Value) -> Result<Action, String>;
     async fn execute(&self, action: &Action, ctx: &ToolContext) -> Observation;
@@ -69,6 +73,7 @@ pub trait Tool: Send + Sync {
             observation_type: observation.into(),
             annotations: self.annotations(),
             meta: None,
+            mcp_tool: self.mcp_tool(),
             kind: tool.into(),
             title: self.name().into(),
         }

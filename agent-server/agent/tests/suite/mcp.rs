@@ -133,6 +133,22 @@ async fn broken_servers_fail_with_what_went_wrong() {
         matches!(&missing, McpError::Start(why) if why.contains("berth-no-such-mcp-server")),
         "{missing}"
     );
+    // A server that fails at start says why on stderr: the error carries it.
+    let crashed = mcp::connect(
+        &stdio(
+            "sh",
+            &["-c", "echo 'GITHUB_TOKEN is not set' >&2; exit 1"],
+            &[],
+        ),
+        quick,
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        crashed.to_string().contains("GITHUB_TOKEN is not set"),
+        "{crashed}"
+    );
     // A program that never speaks MCP: the start deadline ends the wait.
     let started = std::time::Instant::now();
     let silent = mcp::connect(&stdio("sleep", &["60"], &[]), quick)
@@ -259,6 +275,17 @@ fn server(name: &str, transport: McpTransport) -> mcp::config::McpServerConfig {
         name: name.into(),
         transport,
         timeout: None,
+        allowed_tools: Vec::new(),
+    }
+}
+
+/// The error of a server that failed as `kind`.
+fn failure(health: &berth_protocol::McpServerHealth, kind: berth_protocol::McpErrorKind) -> String {
+    match health {
+        berth_protocol::McpServerHealth::Failed { error, error_kind } if *error_kind == kind => {
+            error.clone()
+        }
+        other => panic!("expected a {kind:?} failure, got {other:?}"),
     }
 }
 
@@ -276,7 +303,7 @@ async fn broken_servers_cost_only_their_own_tools() {
         ..McpTimeouts::default()
     };
     let started = std::time::Instant::now();
-    let servers = mcp::McpServers::start(
+    let servers = berth_agent::tools::mcp::McpServers::start(
         vec![
             server(
                 "everything",
@@ -284,10 +311,13 @@ async fn broken_servers_cost_only_their_own_tools() {
             ),
             server("missing", stdio("berth-no-such-mcp-server", &[], &[])),
             server("hangs", stdio("sleep", &["60"], &[])),
-            server(
-                "time",
-                stdio(time.to_str().unwrap(), &["--local-timezone", "UTC"], &[]),
-            ),
+            mcp::config::McpServerConfig {
+                allowed_tools: vec!["get_current_time".into()],
+                ..server(
+                    "time",
+                    stdio(time.to_str().unwrap(), &["--local-timezone", "UTC"], &[]),
+                )
+            },
         ],
         quick,
     )
@@ -307,26 +337,19 @@ async fn broken_servers_cost_only_their_own_tools() {
             .any(|t| t.name == "everything_echo")
     );
     assert_eq!(by_name("time").health, McpServerHealth::Connected);
-    assert!(
-        by_name("time")
-            .tools
-            .iter()
-            .any(|t| t.name == "time_get_current_time")
+    let time_tools: Vec<&str> = by_name("time")
+        .tools
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(
+        time_tools,
+        ["time_get_current_time"],
+        "only the allowed tool"
     );
-    match &by_name("missing").health {
-        McpServerHealth::Failed { error, error_kind } => {
-            assert_eq!(*error_kind, McpErrorKind::Connection);
-            assert!(error.contains("berth-no-such-mcp-server"), "{error}");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(matches!(
-        &by_name("hangs").health,
-        McpServerHealth::Failed {
-            error_kind: McpErrorKind::Timeout,
-            ..
-        }
-    ));
+    let missing = failure(&by_name("missing").health, McpErrorKind::Connection);
+    assert!(missing.contains("berth-no-such-mcp-server"), "{missing}");
+    failure(&by_name("hangs").health, McpErrorKind::Timeout);
     assert!(by_name("hangs").tools.is_empty());
 
     let tools = servers.tools();
@@ -355,7 +378,7 @@ async fn broken_servers_cost_only_their_own_tools() {
 async fn a_server_that_dies_mid_call_is_started_again_once() {
     use berth_protocol::{McpServerHealth, Observation};
     let script = berth_test_support::mcp_server_dies_on_call();
-    let servers = mcp::McpServers::start(
+    let servers = berth_agent::tools::mcp::McpServers::start(
         vec![server("fragile", stdio(script.to_str().unwrap(), &[], &[]))],
         McpTimeouts::default(),
     )
@@ -403,7 +426,7 @@ async fn confirmation_takes_an_mcp_tools_risk_from_its_annotations() {
     use berth_protocol::{ConfirmationPolicy, ExecutionStatus, Message, SecurityRisk};
     use berth_scripted_llm::Step;
     let script = berth_test_support::mcp_server_dies_on_call();
-    let servers = mcp::McpServers::start(
+    let servers = berth_agent::tools::mcp::McpServers::start(
         vec![server("fragile", stdio(script.to_str().unwrap(), &[], &[]))],
         McpTimeouts::default(),
     )

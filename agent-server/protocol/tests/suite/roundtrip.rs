@@ -189,3 +189,15 @@ fn a_captured_mcp_call_roundtrips_as_typed_mcp_events() {
         Some("[Tool 'get_current_time' executed.]")
     );
 }
+
+/// An MCP tool as OpenHands lists it in the system prompt event keeps the server's own
+/// definition (`mcp_tool`), which OpenHands' client requires.
+#[test]
+fn a_captured_mcp_tool_definition_roundtrips() {
+    let sample = load("mcp-1.58.2.json");
+    let listed = sample["system_prompt_tool_schema_for_mcp_tool"][0].clone();
+    let tool: berth_protocol::ToolDefinition = serde_json::from_value(listed.clone()).unwrap();
+    assert_eq!(tool.kind, "MCPToolDefinition");
+    assert_eq!(tool.mcp_tool.as_ref().unwrap()["name"], "get_current_time");
+    assert_eq!(serde_json::to_value(&tool).unwrap(), listed);
+}

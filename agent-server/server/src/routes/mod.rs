@@ -3,6 +3,7 @@
 
 mod conversations;
 mod events;
+mod mcp;
 mod server;
 mod workspace;
 
@@ -17,7 +18,33 @@ use crate::service::AppState;
 pub const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let api = conversation_routes()
+        .merge(workspace_routes(&state))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_key,
+        ));
+    Router::new()
+        .route("/alive", get(server::alive))
+        .route("/health", get(server::alive))
+        .route("/ready", get(server::ready))
+        .route("/server_info", get(server::server_info))
+        .route("/", get(server::server_info))
+        .route("/sockets/events/{id}", get(crate::ws::events_socket))
+        .nest("/api", api)
+        .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            activity,
+        ))
+        .with_state(state)
+}
+
+/// `/api/conversations/…` and `/api/mcp/…`.
+fn conversation_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/conversations",
             post(conversations::create).get(conversations::batch_get),
@@ -30,6 +57,8 @@ pub fn router(state: AppState) -> Router {
                 .patch(conversations::patch)
                 .delete(conversations::delete_one),
         )
+        .route("/conversations/{id}/mcp", get(mcp::servers))
+        .route("/mcp/test", post(mcp::test))
         .route("/conversations/{id}/run", post(conversations::run))
         .route("/conversations/{id}/pause", post(conversations::pause))
         .route(
@@ -71,6 +100,11 @@ pub fn router(state: AppState) -> Router {
             "/conversations/{id}/events/{event_id}",
             get(events::get_one),
         )
+}
+
+/// Commands, files, git and editor of the workspace.
+fn workspace_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
         .route("/bash/start_bash_command", post(workspace::start_bash))
         .route("/bash/execute_bash_command", post(workspace::execute_bash))
         .route("/bash/bash_events/search", get(workspace::bash_search))
@@ -102,26 +136,6 @@ pub fn router(state: AppState) -> Router {
         .route("/vscode/url", get(workspace::vscode_url))
         .route("/vscode/status", get(workspace::vscode_status))
         .route("/confinement", get(workspace::confinement))
-        .fallback(|| async { ApiError::NotFound })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::auth::require_key,
-        ));
-    Router::new()
-        .route("/alive", get(server::alive))
-        .route("/health", get(server::alive))
-        .route("/ready", get(server::ready))
-        .route("/server_info", get(server::server_info))
-        .route("/", get(server::server_info))
-        .route("/sockets/events/{id}", get(crate::ws::events_socket))
-        .nest("/api", api)
-        .fallback(|| async { ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            activity,
-        ))
-        .with_state(state)
 }
 
 /// Every request counts as activity for `idle_time`; requests are logged without bodies or keys.

@@ -300,3 +300,39 @@ async fn a_client_continues_a_conversation_after_the_server_is_killed_and_restar
     assert_eq!(llm.remaining(), 0);
     server.kill().await;
 }
+
+/// OpenHands' client creates a conversation whose agent has an `mcp_config`; the agent calls the
+/// MCP server's tool through Berth, and the client reads the server's real answer as an
+/// `MCPToolObservation`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_agent_with_an_mcp_config_calls_its_tool() {
+    let (_tmp, ws, llm, server) = fixture(vec![
+        Step::tool("echo", json!({"message": "from the Python client"})),
+        Step::tool("finish", json!({"message": "echoed"})),
+    ])
+    .await;
+    let everything = berth_test_support::mcp_server_everything();
+    let r = python(
+        "mcp_tool.py",
+        &server,
+        &llm,
+        &ws,
+        &[("MCP_EVERYTHING", everything.display().to_string())],
+    )
+    .result()
+    .await;
+    assert_eq!(r["status"], "finished", "{r:#}");
+    let observation = &r["observations"][0];
+    assert_eq!(observation["kind"], "MCPToolObservation", "{r:#}");
+    assert_eq!(observation["tool_name"], "echo");
+    assert_eq!(observation["is_error"], false);
+    assert!(
+        observation["content"]
+            .to_string()
+            .contains("Echo: from the Python client"),
+        "{observation}"
+    );
+    // The LLM was offered the server's tool with its own schema.
+    let offered = &llm.requests()[0].body["tools"];
+    assert!(offered.to_string().contains("\"echo\""), "{offered}");
+}

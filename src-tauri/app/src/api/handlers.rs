@@ -312,6 +312,36 @@ pub async fn webhook_deliveries_list(
     Ok(app.webhooks.deliveries(DELIVERIES_SHOWN)?)
 }
 
+pub async fn mcp_server_test(
+    app: &App,
+    server: crate::mcp::McpServer,
+) -> Result<berth_protocol::McpTestResponse, ApiError> {
+    Ok(crate::mcp::test(&server, &app.library.secrets).await?)
+}
+
+pub async fn mcp_servers_import(
+    _: &App,
+    args: McpImportText,
+) -> Result<Vec<crate::mcp::McpServer>, ApiError> {
+    Ok(crate::mcp::import(&args.json)?)
+}
+
+pub async fn conversation_mcp_servers_get(
+    app: &App,
+    args: ById,
+) -> Result<Vec<berth_protocol::McpServerState>, ApiError> {
+    Ok(app.conversations.mcp_servers(&args.id).await?)
+}
+
+impl From<crate::mcp::McpError> for ApiError {
+    fn from(e: crate::mcp::McpError) -> Self {
+        match e {
+            crate::mcp::McpError::Secrets(s) => s.into(),
+            other => ApiError::new(ErrorCode::Invalid, other.to_string()),
+        }
+    }
+}
+
 pub async fn repository_parse(
     _: &App,
     args: RepositoryText,

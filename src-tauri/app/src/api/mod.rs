@@ -240,6 +240,12 @@ pub struct RepositoryText {
     pub text: String,
 }
 
+/// An `mcpServers` JSON as the user pasted it.
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+pub struct McpImportText {
+    pub json: String,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, TS)]
 pub struct ProfileRef {
     /// `None`: the active profile.
@@ -297,6 +303,12 @@ commands! {
     SandboxLogsGet(ById) -> Vec<String> = h::sandbox_logs_get;
     /// The latest webhook attempts, newest first.
     WebhookDeliveriesList(NoArgs) -> Vec<crate::webhooks::Delivery> = h::webhook_deliveries_list;
+    /// Starts or reaches one MCP server on this computer and lists its tools (or says why not).
+    McpServerTest(crate::mcp::McpServer) -> berth_protocol::McpTestResponse = h::mcp_server_test;
+    /// The servers of a Claude Desktop / Cursor style `mcpServers` JSON, as settings (not saved).
+    McpServersImport(McpImportText) -> Vec<crate::mcp::McpServer> = h::mcp_servers_import;
+    /// The conversation's MCP servers as its sandbox runs them: health, errors, tools.
+    ConversationMcpServersGet(ById) -> Vec<berth_protocol::McpServerState> = h::conversation_mcp_servers_get;
     /// What the user typed in the repository field, as the start takes it (or why not).
     RepositoryParse(RepositoryText) -> crate::repository::Repository = h::repository_parse;
     /// A folder of the conversation's workspace (`""`: its top).

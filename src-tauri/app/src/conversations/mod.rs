@@ -453,6 +453,14 @@ impl ConversationService {
         Ok(self.client(id).await?.ask(id, question).await?)
     }
 
+    /// Its MCP servers as its sandbox runs them: health, errors, tools.
+    pub async fn mcp_servers(
+        &self,
+        id: &str,
+    ) -> Result<Vec<berth_protocol::McpServerState>, ConversationError> {
+        Ok(self.client(id).await?.mcp_servers(id).await?)
+    }
+
     pub fn list(&self, page: PageRequest) -> Result<ConversationPage, ConversationError> {
         Ok(self.inner.records.list(page)?)
     }

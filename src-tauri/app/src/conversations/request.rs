@@ -78,6 +78,7 @@ impl ConversationService {
             setup_script: Default::default(),
             confinement: settings.sandbox.confinement.clone(),
             git_identity: settings.git.clone(),
+            mcp_config: crate::mcp::mcp_config(&settings.mcp_servers),
         })
     }
 }

@@ -123,6 +123,11 @@ pub struct StartRequest {
     /// Who the agent's commits are by (from the settings).
     #[serde(default)]
     pub git_identity: crate::sandbox::GitIdentity,
+    /// The agent's MCP servers, as OpenHands' `mcp_config` (from the settings); their
+    /// credentials are `${SECRET}` references to `secrets`.
+    #[serde(default)]
+    #[ts(type = "Record<string, unknown> | null")]
+    pub mcp_config: Option<serde_json::Value>,
 }
 
 /// How long a repository's setup script may run, in seconds, unless the request says.

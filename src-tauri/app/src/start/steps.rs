@@ -301,6 +301,7 @@ impl StartTaskService {
         agent.condenser = req
             .condense_after
             .map(|max| CondenserSpec::summarizing(llm, max));
+        agent.mcp_config = req.mcp_config.clone();
         let mut body = StartConversationRequest {
             agent: Some(
                 serde_json::to_value(&agent)
@@ -312,6 +313,8 @@ impl StartTaskService {
             conversation_id: Some(conversation),
             confirmation_policy: Some(req.confirmation_policy),
             max_iterations: Some(i64::from(req.max_iterations)),
+            // With the create: the MCP servers start then, their `${SECRET}`s read from these.
+            secrets,
             ..Default::default()
         };
         // "Confirm risky actions" needs a judge of risk: the LLM's own `security_risk` on each
@@ -326,18 +329,14 @@ impl StartTaskService {
         let task_text = req.task.as_deref().filter(|t| !t.trim().is_empty());
         Ok(if req.continue_conversation.is_some() {
             // Stored outside the sandbox, the conversation loads in the new one by its id, under
-            // this request's agent, workspace and policy (the stored state is the agent's to
-            // rewrite); its secrets come again through the secrets API, the new message after.
+            // this request's agent, workspace, policy and secrets (the stored state is the
+            // agent's to rewrite); the new message after.
             let info = client.create_conversation(&body).await?;
-            if !secrets.is_empty() {
-                client.set_secrets(&info.id, secrets).await?;
-            }
             if let Some(text) = task_text {
                 client.send_message(&info.id, text, true).await?;
             }
             info
         } else {
-            body.secrets = secrets;
             body.initial_message = task_text.map(|t| SendMessageRequest::user_text(t, true));
             client.create_conversation(&body).await?
         })

@@ -177,3 +177,17 @@ pub async fn status(app: &App, id: &str, want: &str) {
     let got = app.conversations.get(id).ok().and_then(|c| c.status);
     panic!("conversation {id} never reached {want} (is {got:?})");
 }
+
+/// A UI command, as the window sends it; panics with the app's error when it fails.
+pub async fn command<T: serde::de::DeserializeOwned>(
+    app: &App,
+    name: &str,
+    args: serde_json::Value,
+) -> T {
+    let request =
+        serde_json::from_value(serde_json::json!({"command": name, "args": args})).unwrap();
+    let answer = berth_app::api::dispatch(app, request)
+        .await
+        .unwrap_or_else(|e| panic!("{name} failed: {e:?}"));
+    serde_json::from_value(answer).unwrap()
+}

@@ -74,6 +74,7 @@ pub fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequ
         setup_script: Default::default(),
         confinement: Default::default(),
         git_identity: Default::default(),
+        mcp_config: None,
     }
 }
 

@@ -302,6 +302,7 @@ async fn starts_cut_short_by_a_stop_are_reported_or_taken_over_at_the_next_start
         setup_script: Default::default(),
         confinement: Default::default(),
         git_identity: Default::default(),
+        mcp_config: None,
     };
     let done = fx.app.starts.start(request).await.unwrap();
     let id = done.conversation_id.clone().unwrap();

@@ -96,6 +96,7 @@ fn request(fx: &Fx, repository: Repository, task: Option<&str>) -> StartRequest 
         setup_script: Default::default(),
         confinement: Default::default(),
         git_identity: Default::default(),
+        mcp_config: None,
     }
 }
 

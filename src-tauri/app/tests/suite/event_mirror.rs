@@ -64,6 +64,7 @@ async fn start(script: Vec<Step>) -> (Fx, ScriptedLlm) {
         setup_script: Default::default(),
         confinement: Default::default(),
         git_identity: Default::default(),
+        mcp_config: None,
     };
     let starts = StartTaskService::new(
         store.clone(),

@@ -4,8 +4,6 @@
 
 use crate::common;
 
-use berth_app::api::dispatch;
-use berth_app::app::App;
 use berth_app::updates::AppUpdate;
 use berth_app::watcher::ChangeKind;
 use berth_app::webhooks::Delivery;
@@ -21,15 +19,9 @@ use berth_app::conversations::NewConversation;
 use berth_app::repository::Repository;
 use berth_app::settings::Webhook;
 use berth_scripted_llm::Step;
-use common::app::{app_fixture, folder, ready, start_local, status};
+use common::app::{app_fixture, command, folder, ready, start_local, status};
 use common::git;
 use serde_json::{Value, json};
-
-/// A UI command, as the window sends it.
-async fn command<T: serde::de::DeserializeOwned>(app: &App, name: &str, args: Value) -> T {
-    let request = serde_json::from_value(json!({"command": name, "args": args})).unwrap();
-    serde_json::from_value(dispatch(app, request).await.unwrap()).unwrap()
-}
 
 #[derive(Clone, Default)]
 struct Receiver {

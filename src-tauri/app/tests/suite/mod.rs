@@ -6,6 +6,7 @@ mod git_identity;
 mod hostile;
 mod live_updates;
 mod llm_check;
+mod mcp;
 mod process_sandbox;
 mod start_task;
 mod typescript;

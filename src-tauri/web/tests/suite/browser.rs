@@ -115,3 +115,80 @@ async fn the_user_path_in_a_real_browser() {
     );
     assert!(shots.join("2-conversation.png").is_file());
 }
+
+/// MCP in the browser (`ui/e2e/mcp.mjs`): Settings adds and tests a real npm server and a broken
+/// one; a conversation calls the real server's tool and shows each server's health.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_settings_and_tools_in_a_real_browser() {
+    let ui = root().join("ui");
+    assert!(
+        ui.join("dist/index.html").is_file() && ui.join("node_modules/playwright-core").is_dir(),
+        "build the UI first: (cd ui && npm ci && npm run build)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("project");
+    std::fs::create_dir_all(&ws).unwrap();
+    let llm = ScriptedLlm::start(vec![
+        Step::tool("everything_echo", json!({"message": "through the browser"})),
+        Step::tool("finish", json!({"message": "Echoed."})),
+    ])
+    .await
+    .unwrap();
+    let library = Library::open(Paths::at(tmp.path().join("home"))).unwrap();
+    let settings = berth_app::settings::Settings {
+        llm_profiles: vec![berth_app::settings::LlmProfile {
+            name: "scripted".into(),
+            model: "openai/scripted".into(),
+            base_url: Some(llm.openai_base_url()),
+        }],
+        active_profile: Some("scripted".into()),
+        ..Default::default()
+    };
+    library.settings.save(&settings).unwrap();
+    library
+        .secrets
+        .set(
+            berth_app::secrets::SecretKind::Llm,
+            "scripted",
+            "sk-e2e-mcp",
+            None,
+        )
+        .unwrap();
+    let app = App::open(
+        library,
+        AppOptions {
+            runtime: Some(Runtime::Process),
+            agent_server_binary: Some(berth_test_support::agent_server_binary()),
+            idle_check: None,
+        },
+    )
+    .await
+    .unwrap();
+    let web = serve(
+        Arc::new(app),
+        WebOptions {
+            port: 0,
+            ui_dir: Some(ui.join("dist")),
+        },
+    )
+    .await
+    .unwrap();
+    let shots = root().join("target/e2e-screenshots");
+    let out = tokio::process::Command::new("node")
+        .arg(ui.join("e2e/mcp.mjs"))
+        .arg(web.url())
+        .arg(&ws)
+        .arg(&shots)
+        .arg(berth_test_support::mcp_server_everything())
+        .current_dir(&ui)
+        .output()
+        .await
+        .expect("cannot run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "the MCP browser flow failed (screenshots in {}):\n{stdout}\n{stderr}",
+        shots.display()
+    );
+}

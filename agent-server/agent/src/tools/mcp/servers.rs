@@ -12,10 +12,10 @@ use async_trait::async_trait;
 use berth_protocol::{McpServerHealth, McpServerState, McpToolSummary, McpTransportKind};
 use serde_json::Value;
 
-use super::config::McpServerConfig;
-use super::{McpCallResult, McpClient, McpError, McpTimeouts, McpToolInfo, McpTransport};
+use super::McpTool;
+use crate::mcp::config::McpServerConfig;
+use crate::mcp::{McpCallResult, McpClient, McpError, McpTimeouts, McpToolInfo, McpTransport};
 use crate::tools::Tool;
-use crate::tools::mcp::McpTool;
 
 /// The longest function name OpenAI's and Anthropic's APIs take.
 const MAX_TOOL_NAME: usize = 64;
@@ -45,8 +45,11 @@ impl McpServers {
         let mut taken = std::collections::HashSet::new();
         let servers = servers
             .into_iter()
-            .map(|(mut server, listed)| {
+            .map(|(mut server, listed, allowed)| {
                 for info in listed {
+                    if !allowed.is_empty() && !allowed.contains(&info.name) {
+                        continue;
+                    }
                     let raw = if several {
                         format!("{}_{}", server.name, info.name)
                     } else {
@@ -105,7 +108,10 @@ impl McpServers {
     }
 }
 
-async fn start_one(config: McpServerConfig, timeouts: McpTimeouts) -> (Server, Vec<McpToolInfo>) {
+async fn start_one(
+    config: McpServerConfig,
+    timeouts: McpTimeouts,
+) -> (Server, Vec<McpToolInfo>, Vec<String>) {
     let timeouts = McpTimeouts {
         call: config.timeout.unwrap_or(timeouts.call),
         ..timeouts
@@ -116,7 +122,7 @@ async fn start_one(config: McpServerConfig, timeouts: McpTimeouts) -> (Server, V
         McpTransport::Sse { .. } => McpTransportKind::Sse,
     };
     let started = async {
-        let client = super::connect(&config.transport, timeouts).await?;
+        let client = crate::mcp::connect(&config.transport, timeouts).await?;
         let tools = client.tools().await?;
         Ok::<_, McpError>((client, tools))
     }
@@ -139,13 +145,13 @@ async fn start_one(config: McpServerConfig, timeouts: McpTimeouts) -> (Server, V
         }
     };
     let server = Server {
-        name: config.name,
+        name: config.name.clone(),
         transport,
         health,
         tools: Vec::new(),
         client,
     };
-    (server, tools)
+    (server, tools, config.allowed_tools)
 }
 
 fn failed(e: &McpError) -> McpServerHealth {
@@ -198,7 +204,7 @@ impl McpClient for Supervised {
                 let mut current = self.current.lock().await;
                 // Another call may have reconnected meanwhile.
                 if Arc::ptr_eq(&current, &client) {
-                    match super::connect(&self.transport, self.timeouts).await {
+                    match crate::mcp::connect(&self.transport, self.timeouts).await {
                         Ok(fresh) => *current = Arc::from(fresh),
                         Err(e) => {
                             let e = McpError::Connection(format!(

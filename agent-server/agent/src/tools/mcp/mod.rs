@@ -16,6 +16,9 @@ use serde_json::Value;
 use super::{Tool, ToolContext, annotations};
 use crate::mcp::{McpClient, McpContent, McpError, McpToolInfo};
 
+mod servers;
+pub use servers::McpServers;
+
 pub struct McpTool {
     /// What the agent calls it (its server's name first when a conversation has several).
     name: String,
@@ -64,9 +67,13 @@ impl Tool for McpTool {
             &self.info.name,
             self.info.read_only,
             self.info.destructive,
-            false,
-            true,
+            self.info.idempotent,
+            self.info.open_world,
         )
+    }
+
+    fn mcp_tool(&self) -> Option<Value> {
+        Some(self.info.raw.clone())
     }
 
     fn declared_risk(&self) -> Option<SecurityRisk> {

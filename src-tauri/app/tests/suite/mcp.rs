@@ -1,0 +1,150 @@
+//! MCP servers set up in the settings reach the conversation's agent: a real npm server and a
+//! real PyPI server in a process sandbox, a broken server whose error the user can read while
+//! the others work, a token given to a server as a custom secret from the keychain (never in the
+//! settings, masked in what the agent reads), the Test button's command, and import of a
+//! Claude Desktop `mcpServers` JSON.
+
+use std::collections::BTreeMap;
+
+use berth_app::mcp::{McpServer, McpServerTransport};
+use berth_app::secrets::SecretKind;
+use berth_protocol::{McpServerHealth, McpServerState, McpTestResponse};
+use berth_scripted_llm::Step;
+use berth_test_support::{mcp_server_everything, mcp_server_time};
+use serde_json::json;
+
+use crate::common::app::{app_fixture, command, folder, ready, start_local, status};
+
+fn stdio(name: &str, command: &str, args: &[&str], env: &[(&str, &str)]) -> McpServer {
+    McpServer {
+        name: name.into(),
+        enabled: true,
+        transport: McpServerTransport::Stdio {
+            command: command.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        },
+        allowed_tools: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_mcp_servers_give_the_agent_their_tools() {
+    let everything = mcp_server_everything().display().to_string();
+    let time = mcp_server_time().display().to_string();
+    let servers = vec![
+        stdio(
+            "everything",
+            &everything,
+            &["stdio"],
+            &[("MCP_TOKEN", "${SERVICE_TOKEN}")],
+        ),
+        stdio("time", &time, &["--local-timezone", "UTC"], &[]),
+        stdio("broken", "berth-no-such-mcp-server", &[], &[]),
+    ];
+    let fx = app_fixture(
+        vec![
+            Step::tool("everything_echo", json!({"message": "from the settings"})),
+            Step::tool("time_get_current_time", json!({"timezone": "America/Lima"})),
+            Step::tool("everything_get-env", json!({})),
+            Step::tool("finish", json!({"message": "done"})),
+        ],
+        |s| s.mcp_servers = servers.clone(),
+    )
+    .await;
+    fx.app
+        .library
+        .secrets
+        .set(SecretKind::Custom, "SERVICE_TOKEN", "tok-app-61c2", None)
+        .unwrap();
+    let settings_file = std::fs::read_to_string(fx.home.join("berth.db")).unwrap_or_default();
+    assert!(
+        !settings_file.contains("tok-app-61c2"),
+        "the token is in the keychain only"
+    );
+
+    let ws = folder(&fx, "ws");
+    let task = ready(&fx.app, &start_local(&fx, &ws, Some("use the MCP tools"))).await;
+    let id = task.conversation_id.clone().unwrap();
+    status(&fx.app, &id, "finished").await;
+
+    let health: Vec<McpServerState> =
+        command(&fx.app, "ConversationMcpServersGet", json!({"id": id})).await;
+    let of = |n: &str| health.iter().find(|s| s.name == n).unwrap();
+    assert_eq!(of("everything").health, McpServerHealth::Connected);
+    assert_eq!(of("time").health, McpServerHealth::Connected);
+    match &of("broken").health {
+        McpServerHealth::Failed { error, .. } => {
+            assert!(error.contains("berth-no-such-mcp-server"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let observations: Vec<String> = fx
+        .app
+        .conversations
+        .events(&id)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            berth_protocol::EventBody::ObservationEvent {
+                observation: berth_protocol::Observation::McpToolObservation(o),
+                ..
+            } => Some(serde_json::to_string(&o.content).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(observations.len(), 3, "{observations:?}");
+    assert!(observations[0].contains("Echo: from the settings"));
+    assert!(observations[1].contains("America/Lima"));
+    assert!(
+        observations[2].contains("MCP_TOKEN") && !observations[2].contains("tok-app-61c2"),
+        "the server got the token; the agent reads it masked: {}",
+        observations[2]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_test_button_lists_tools_or_says_why_not_and_json_imports() {
+    let fx = app_fixture(vec![], |_| {}).await;
+    let everything = mcp_server_everything().display().to_string();
+    let ok: McpTestResponse = command(
+        &fx.app,
+        "McpServerTest",
+        serde_json::to_value(stdio("everything", &everything, &["stdio"], &[])).unwrap(),
+    )
+    .await;
+    match ok {
+        McpTestResponse::Success { tools, .. } => assert!(tools.contains(&"echo".to_string())),
+        other => panic!("{other:?}"),
+    }
+    let missing: McpTestResponse = command(
+        &fx.app,
+        "McpServerTest",
+        serde_json::to_value(stdio("gh", "berth-no-such-mcp-server", &[], &[])).unwrap(),
+    )
+    .await;
+    assert!(
+        matches!(&missing, McpTestResponse::Failure { error, .. } if error.contains("berth-no-such-mcp-server")),
+        "{missing:?}"
+    );
+
+    let imported: Vec<McpServer> = command(
+        &fx.app,
+        "McpServersImport",
+        json!({"json": r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]}}}"#}),
+    )
+    .await;
+    assert_eq!(imported.len(), 1);
+    assert_eq!(imported[0].name, "fs");
+    let request =
+        serde_json::from_value(json!({"command": "McpServersImport", "args": {"json": "{"}}))
+            .unwrap();
+    let refused = berth_app::api::dispatch(&fx.app, request)
+        .await
+        .unwrap_err();
+    assert!(format!("{refused:?}").contains("not JSON"), "{refused:?}");
+}

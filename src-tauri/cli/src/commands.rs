@@ -1,6 +1,5 @@
 //! Each command: arguments in, one call into `berth-app`, text or JSON out.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -13,6 +12,7 @@ use berth_app::settings::{LlmProfile, Runtime, Settings};
 use berth_app::start::StartStatus;
 use berth_protocol::{Event, ExecutionStatus};
 
+use crate::console::{read_stdin, save, say};
 use crate::{Cli, Command, ConversationsCmd, RuntimeArg, SecretsCmd, SettingsCmd, render};
 
 pub async fn dispatch(cli: Cli) -> Result<u8> {
@@ -53,6 +53,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Conversations(cmd) => conversations(library, cmd, json).await,
         Command::Settings(cmd) => settings(library, cmd, json).await,
         Command::Secrets(cmd) => secrets(library, cmd),
+        Command::Mcp(cmd) => crate::mcp::run(library, cmd, json).await,
     }
 }
 
@@ -110,14 +111,6 @@ fn outcome(status: ExecutionStatus) -> u8 {
         ExecutionStatus::Finished => 0,
         ExecutionStatus::WaitingForConfirmation | ExecutionStatus::Paused => 3,
         _ => 1,
-    }
-}
-
-fn say(json: bool, value: serde_json::Value, text: String) {
-    if json {
-        println!("{value}");
-    } else {
-        println!("{text}");
     }
 }
 
@@ -422,19 +415,6 @@ async fn settings(library: Library, cmd: SettingsCmd, json: bool) -> Result<u8> 
     Ok(0)
 }
 
-/// Saves, or prints every problem with the field it concerns.
-fn save(library: &Library, settings: &Settings) -> Result<()> {
-    match library.settings.save(settings) {
-        Err(berth_app::settings::SettingsError::Invalid(problems)) => {
-            for p in &problems {
-                eprintln!("{}: {}", p.field, p.message);
-            }
-            bail!("the settings were not saved")
-        }
-        other => Ok(other?),
-    }
-}
-
 fn secrets(library: Library, cmd: SecretsCmd) -> Result<u8> {
     let kind = |k: &str| match k {
         "custom" => Ok(SecretKind::Custom),
@@ -473,12 +453,4 @@ fn secrets(library: Library, cmd: SecretsCmd) -> Result<u8> {
         }
     }
     Ok(0)
-}
-
-fn read_stdin() -> Result<String> {
-    let mut s = String::new();
-    std::io::stdin()
-        .read_to_string(&mut s)
-        .context("cannot read stdin")?;
-    Ok(s)
 }

@@ -6,6 +6,8 @@
 //! paused; 4 bad usage or an app error.
 
 mod commands;
+mod console;
+mod mcp;
 mod render;
 
 use std::path::PathBuf;
@@ -67,6 +69,53 @@ pub enum Command {
     /// Secrets in the OS keychain.
     #[command(subcommand)]
     Secrets(SecretsCmd),
+    /// MCP servers whose tools the agents get.
+    #[command(subcommand)]
+    Mcp(McpCmd),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct McpAdd {
+    pub name: String,
+    /// A streamable HTTP server's URL (instead of a program).
+    #[arg(long, conflicts_with = "command")]
+    pub url: Option<String>,
+    /// `NAME=value` for the program's environment; `${SECRET}` names a custom secret.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// `Name: value` for an HTTP server; `${SECRET}` names a custom secret.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The custom secret sent as `Authorization: Bearer …` to an HTTP server.
+    #[arg(long)]
+    pub bearer_secret: Option<String>,
+    /// Only this tool (repeatable; default: all of them).
+    #[arg(long = "allow", value_name = "TOOL")]
+    pub allowed_tools: Vec<String>,
+    /// Saved but not given to agents.
+    #[arg(long)]
+    pub disabled: bool,
+    /// The program and its arguments, after `--`.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum McpCmd {
+    List,
+    /// Add (or replace) a server: a program (`-- COMMAND ARGS…`) or `--url`.
+    Add(McpAdd),
+    /// Add the servers of a Claude Desktop / Cursor `mcpServers` JSON file (`-`: stdin).
+    Import {
+        file: PathBuf,
+    },
+    /// Start or reach a saved server and list its tools, or say why it cannot be used.
+    Test {
+        name: String,
+    },
+    Remove {
+        name: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -189,6 +238,7 @@ pub fn is_command(first_arg: &str) -> bool {
             | "conversations"
             | "settings"
             | "secrets"
+            | "mcp"
             | "serve"
             | "help"
             | "--help"

@@ -103,6 +103,12 @@ pub fn mcp_server_everything() -> PathBuf {
     installed_mcp_server("node_modules/.bin/mcp-server-everything")
 }
 
+/// `@modelcontextprotocol/server-filesystem` from npm (stdio): file tools over the folders
+/// given as arguments.
+pub fn mcp_server_filesystem() -> PathBuf {
+    installed_mcp_server("node_modules/.bin/mcp-server-filesystem")
+}
+
 /// `mcp-server-time` from PyPI (stdio), installed by `tests/mcp-servers/install.sh`.
 pub fn mcp_server_time() -> PathBuf {
     installed_mcp_server("py/bin/mcp-server-time")

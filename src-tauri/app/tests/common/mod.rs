@@ -43,3 +43,29 @@ pub async fn wait_for(client: &AgentClient, id: &str, want: ExecutionStatus) {
     }
     panic!("conversation {id} never reached {want:?}");
 }
+
+/// A key in the user's `~/.ssh`, with content no test prints otherwise.
+pub struct PlantedKey {
+    pub path: PathBuf,
+    pub secret: String,
+}
+
+impl PlantedKey {
+    pub fn plant() -> Self {
+        let home = dirs::home_dir().expect("no home folder");
+        let secret = format!("BERTH-TEST-PRIVATE-KEY-{}", uuid::Uuid::new_v4().simple());
+        let dir = home.join(".ssh");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("id_berth_test_{}", &secret[24..32]));
+        std::fs::write(&path, &secret).unwrap();
+        Self { path, secret }
+    }
+}
+
+impl Drop for PlantedKey {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            eprintln!("could not remove {}: {e}", self.path.display());
+        }
+    }
+}

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use berth_app::start::StartStatus;
 use berth_protocol::{ConfinementState, NetworkAccess};
 use berth_scripted_llm::Step;
+use common::PlantedKey;
 use common::app::{AppFx, app_fixture, ended, ready, start_local, status};
 use serde_json::json;
 
@@ -25,32 +26,6 @@ fn sh(command: &str) -> Step {
 
 fn finish() -> Step {
     Step::tool("finish", json!({"message": "done"}))
-}
-
-/// A key in the user's `~/.ssh`, with content no test prints otherwise.
-struct PlantedKey {
-    path: PathBuf,
-    secret: String,
-}
-
-impl PlantedKey {
-    fn plant() -> Self {
-        let home = dirs::home_dir().expect("no home folder");
-        let secret = format!("BERTH-TEST-PRIVATE-KEY-{}", uuid::Uuid::new_v4().simple());
-        let dir = home.join(".ssh");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("id_berth_test_{}", &secret[24..32]));
-        std::fs::write(&path, &secret).unwrap();
-        Self { path, secret }
-    }
-}
-
-impl Drop for PlantedKey {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            eprintln!("could not remove {}: {e}", self.path.display());
-        }
-    }
 }
 
 /// A local TCP service that counts who connects.

@@ -31,6 +31,23 @@ fn stdio(name: &str, command: &str, args: &[&str], env: &[(&str, &str)]) -> McpS
     }
 }
 
+/// Each MCP result the conversation's mirror holds: whether it failed, and its content as JSON.
+fn mcp_results(fx: &crate::common::app::AppFx, id: &str) -> Vec<(bool, String)> {
+    fx.app
+        .conversations
+        .events(id)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            berth_protocol::EventBody::ObservationEvent {
+                observation: berth_protocol::Observation::McpToolObservation(o),
+                ..
+            } => Some((o.is_error, serde_json::to_string(&o.content).unwrap())),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn settings_mcp_servers_give_the_agent_their_tools() {
     let everything = mcp_server_everything().display().to_string();
@@ -83,20 +100,7 @@ async fn settings_mcp_servers_give_the_agent_their_tools() {
         other => panic!("{other:?}"),
     }
 
-    let observations: Vec<String> = fx
-        .app
-        .conversations
-        .events(&id)
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| match e.body {
-            berth_protocol::EventBody::ObservationEvent {
-                observation: berth_protocol::Observation::McpToolObservation(o),
-                ..
-            } => Some(serde_json::to_string(&o.content).unwrap()),
-            _ => None,
-        })
-        .collect();
+    let observations: Vec<String> = mcp_results(&fx, &id).into_iter().map(|r| r.1).collect();
     assert_eq!(observations.len(), 3, "{observations:?}");
     assert!(observations[0].contains("Echo: from the settings"));
     assert!(observations[1].contains("America/Lima"));
@@ -147,4 +151,54 @@ async fn the_test_button_lists_tools_or_says_why_not_and_json_imports() {
         .await
         .unwrap_err();
     assert!(format!("{refused:?}").contains("not JSON"), "{refused:?}");
+}
+
+/// `docs/security.md` B27. A prompt-injected agent uses its MCP servers to get at what its
+/// commands cannot: a filesystem server the user gave the whole disk is asked for a key in the
+/// user's `~/.ssh`, and another server for its environment (the agent-server's keys). The
+/// servers run as confined as the agent's commands and with an environment of their own.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agents_mcp_servers_are_confined_like_its_commands() {
+    let key = crate::common::PlantedKey::plant();
+    let fs = berth_test_support::mcp_server_filesystem()
+        .display()
+        .to_string();
+    let everything = mcp_server_everything().display().to_string();
+    let servers = vec![
+        stdio("fs", &fs, &["/"], &[]),
+        stdio("everything", &everything, &["stdio"], &[]),
+    ];
+    let fx = app_fixture(
+        vec![
+            Step::tool("fs_read_text_file", json!({"path": key.path})),
+            Step::tool("everything_get-env", json!({})),
+            Step::tool("finish", json!({"message": "done"})),
+        ],
+        |s| s.mcp_servers = servers.clone(),
+    )
+    .await;
+    let ws = folder(&fx, "ws");
+    let task = ready(&fx.app, &start_local(&fx, &ws, Some("read the key"))).await;
+    let id = task.conversation_id.clone().unwrap();
+    status(&fx.app, &id, "finished").await;
+    let results = mcp_results(&fx, &id);
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(results[0].0, "reading the key must fail: {results:?}");
+    assert!(
+        !results[0].1.contains(&key.secret),
+        "the key leaked: {}",
+        results[0].1
+    );
+    let env = &results[1].1;
+    assert!(env.contains("PATH"), "{env}");
+    for name in [
+        "SESSION_API_KEY",
+        "OH_SECRET_KEY",
+        "BERTH_KEYS_FILE",
+        "BERTH_HOME",
+    ] {
+        assert!(!env.contains(name), "{name} reached an MCP server: {env}");
+    }
+    let all = serde_json::to_string(&fx.app.conversations.events(&id).unwrap()).unwrap();
+    assert!(!all.contains(&key.secret));
 }

@@ -128,3 +128,43 @@ fn installed_mcp_server(path: &str) -> PathBuf {
     );
     bin
 }
+
+/// `@modelcontextprotocol/server-everything` over streamable HTTP on a free loopback port, for
+/// as long as this lives.
+pub struct McpHttpServer {
+    _child: tokio::process::Child,
+    /// Its MCP endpoint (`http://127.0.0.1:PORT/mcp`).
+    pub url: String,
+}
+
+impl McpHttpServer {
+    /// Starts it and waits until it listens.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let child = tokio::process::Command::new(mcp_server_everything())
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .kill_on_drop(true)
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the HTTP MCP server: {e}"));
+        wait_until(
+            "the HTTP MCP server to listen",
+            Duration::from_secs(30),
+            || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .ok()
+            },
+        )
+        .await;
+        Self {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+}

@@ -131,8 +131,8 @@ export function McpServers({
   return (
     <div className="mcp-servers">
       <p className="hint">
-        The agent gets the tools of every enabled server. Programs run inside the sandbox. To give a server a token, add
-        it under Secrets and write <code>{"${NAME}"}</code> as the value.
+        The agent gets the tools of every enabled server. Programs run inside the sandbox (Test runs them on this
+        computer). To give a server a token, add it under Secrets and write <code>{"${NAME}"}</code> as the value.
       </p>
       {servers.map((m, i) => (
         <div className="mcp-server" key={keyOf(i)} data-testid="mcp-server">

@@ -73,30 +73,9 @@ async fn a_stdio_server_lists_its_tools_and_answers_calls() {
 
 #[tokio::test]
 async fn a_streamable_http_server_answers_calls() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = tokio::process::Command::new(mcp_server_everything())
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .kill_on_drop(true)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(
-        "the HTTP MCP server to listen",
-        Duration::from_secs(30),
-        || async {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()
-        },
-    )
-    .await;
+    let server = berth_test_support::McpHttpServer::start().await;
     let transport = McpTransport::StreamableHttp {
-        url: format!("http://127.0.0.1:{port}/mcp"),
+        url: server.url.clone(),
         headers: BTreeMap::from([("X-Berth-Test".to_string(), "1".to_string())]),
     };
     let client = mcp::connect(&transport, McpTimeouts::default())
@@ -116,7 +95,6 @@ async fn a_streamable_http_server_answers_calls() {
         .unwrap();
     assert_eq!(texts(&sum.content), "The sum of 2 and 3 is 5.");
     drop(client);
-    server.kill().await.unwrap();
 }
 
 #[tokio::test]

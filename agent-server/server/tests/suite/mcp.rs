@@ -118,6 +118,28 @@ async fn finished_events(api: &crate::common::api::Api, id: &str) -> Value {
     .await
 }
 
+/// Starts a conversation of `agent` with the secret `SERVICE_TOKEN` and a first message.
+async fn start_with_secret(
+    api: &crate::common::api::Api,
+    agent: Value,
+    ws: &std::path::Path,
+) -> String {
+    let (s, created) = api
+        .call(
+            Method::POST,
+            "/api/conversations",
+            Some(json!({
+                "agent": agent,
+                "workspace": {"working_dir": ws},
+                "secrets": {"SERVICE_TOKEN": "tok-5d1e-very-secret"},
+                "initial_message": {"role": "user", "content": [{"type": "text", "text": "use the tools"}]},
+            })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    created["id"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn a_conversations_agent_calls_tools_of_its_mcp_servers() {
     let (tmp, llm, _server, api) = setup(
@@ -125,33 +147,23 @@ async fn a_conversations_agent_calls_tools_of_its_mcp_servers() {
             Step::tool("everything_echo", json!({"message": "over stdio"})),
             Step::tool("time_get_current_time", json!({"timezone": "Asia/Tokyo"})),
             Step::tool("everything_get-env", json!({})),
+            Step::tool("remote_get-sum", json!({"a": 20, "b": 22})),
             Step::tool("finish", json!({"message": "done"})),
         ],
         &[],
     )
     .await;
+    let http = berth_test_support::McpHttpServer::start().await;
     let mut agent = agent(&llm);
     agent["mcp_config"] = json!({"mcpServers": {
         "everything": {"command": mcp_server_everything(), "args": ["stdio"],
                        "env": {"MCP_TOKEN": "${SERVICE_TOKEN}"}},
+        "remote": {"url": http.url, "type": "shttp"},
         "time": {"command": mcp_server_time(), "args": ["--local-timezone", "UTC"]},
         "broken": {"command": "berth-no-such-mcp-server"},
         "off": {"command": "berth-never-started", "enabled": false},
     }});
-    let (s, created) = api
-        .call(
-            Method::POST,
-            "/api/conversations",
-            Some(json!({
-                "agent": agent,
-                "workspace": {"working_dir": tmp.path().join("ws")},
-                "secrets": {"SERVICE_TOKEN": "tok-5d1e-very-secret"},
-                "initial_message": {"role": "user", "content": [{"type": "text", "text": "use the tools"}]},
-            })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = start_with_secret(&api, agent, &tmp.path().join("ws")).await;
 
     let (s, servers) = api
         .call(Method::GET, &format!("/api/conversations/{id}/mcp"), None)
@@ -165,12 +177,13 @@ async fn a_conversations_agent_calls_tools_of_its_mcp_servers() {
     // A disabled server is not started.
     let want = [
         ("everything", "connected"),
+        ("remote", "connected"),
         ("time", "connected"),
         ("broken", "failed"),
     ];
     assert_eq!(health, want);
     assert!(
-        servers[2]["error"]
+        servers[3]["error"]
             .as_str()
             .unwrap()
             .contains("berth-no-such-mcp-server")
@@ -178,7 +191,11 @@ async fn a_conversations_agent_calls_tools_of_its_mcp_servers() {
 
     let events = finished_events(&api, &id).await;
     let results = mcp_results(&events);
-    assert_eq!(results.len(), 3, "{results:?}");
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert!(
+        results[3].2.contains("The sum of 20 and 22 is 42."),
+        "over HTTP: {results:?}"
+    );
     assert_eq!(results[0].0, "everything_echo");
     assert!(
         results[0].2.contains("Echo: over stdio") && !results[0].1,

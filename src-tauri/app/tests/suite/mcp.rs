@@ -1,5 +1,6 @@
-//! MCP servers set up in the settings reach the conversation's agent: a real npm server and a
-//! real PyPI server in a process sandbox, a broken server whose error the user can read while
+//! MCP servers set up in the settings reach the conversation's agent: a real npm server (over
+//! stdio and over streamable HTTP, with a bearer token) and a real PyPI server in a process
+//! sandbox, a broken server whose error the user can read while
 //! the others work, a token given to a server as a custom secret from the keychain (never in the
 //! settings, masked in what the agent reads), the Test button's command, and import of a
 //! Claude Desktop `mcpServers` JSON.
@@ -52,7 +53,19 @@ fn mcp_results(fx: &crate::common::app::AppFx, id: &str) -> Vec<(bool, String)> 
 async fn settings_mcp_servers_give_the_agent_their_tools() {
     let everything = mcp_server_everything().display().to_string();
     let time = mcp_server_time().display().to_string();
+    let http = berth_test_support::McpHttpServer::start().await;
+    let remote = McpServer {
+        name: "remote".into(),
+        enabled: true,
+        transport: McpServerTransport::Http {
+            url: http.url.clone(),
+            headers: BTreeMap::new(),
+            bearer_secret: Some("SERVICE_TOKEN".into()),
+        },
+        allowed_tools: vec!["get-sum".into()],
+    };
     let servers = vec![
+        remote,
         stdio(
             "everything",
             &everything,
@@ -67,6 +80,7 @@ async fn settings_mcp_servers_give_the_agent_their_tools() {
             Step::tool("everything_echo", json!({"message": "from the settings"})),
             Step::tool("time_get_current_time", json!({"timezone": "America/Lima"})),
             Step::tool("everything_get-env", json!({})),
+            Step::tool("remote_get-sum", json!({"a": 1, "b": 2})),
             Step::tool("finish", json!({"message": "done"})),
         ],
         |s| s.mcp_servers = servers.clone(),
@@ -101,7 +115,12 @@ async fn settings_mcp_servers_give_the_agent_their_tools() {
     }
 
     let observations: Vec<String> = mcp_results(&fx, &id).into_iter().map(|r| r.1).collect();
-    assert_eq!(observations.len(), 3, "{observations:?}");
+    assert_eq!(observations.len(), 4, "{observations:?}");
+    assert!(
+        observations[3].contains("The sum of 1 and 2 is 3."),
+        "over HTTP"
+    );
+    assert_eq!(of("remote").tools.len(), 1, "only its allowed tool");
     assert!(observations[0].contains("Echo: from the settings"));
     assert!(observations[1].contains("America/Lima"));
     assert!(

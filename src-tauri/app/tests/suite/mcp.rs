@@ -221,3 +221,71 @@ async fn an_agents_mcp_servers_are_confined_like_its_commands() {
     let all = serde_json::to_string(&fx.app.conversations.events(&id).unwrap()).unwrap();
     assert!(!all.contains(&key.secret));
 }
+
+/// Copies `from` into `to`, folders and all.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "cannot copy {} to {}", from.display(), to.display());
+}
+
+/// In a Docker sandbox a stdio server runs inside the container: a real PyPI server (its
+/// packages in the workspace, for the image's own Python) answers the agent, while a program
+/// that exists only on the host is "no such program" there.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker engine (run by .ci/test when one answers)"]
+async fn docker_stdio_mcp_servers_run_inside_the_container() {
+    let on_host = mcp_server_everything().display().to_string();
+    let servers = vec![
+        stdio(
+            "time",
+            "python3",
+            &["-m", "mcp_server_time", "--local-timezone", "UTC"],
+            &[("PYTHONPATH", "/workspace/project/.mcp-py")],
+        ),
+        stdio("host", &on_host, &["stdio"], &[]),
+    ];
+    let fx = crate::common::app::app_fixture_on(
+        berth_app::settings::Runtime::Docker,
+        vec![
+            Step::tool(
+                "time_get_current_time",
+                json!({"timezone": "Africa/Nairobi"}),
+            ),
+            Step::tool("finish", json!({"message": "done"})),
+        ],
+        |s| s.mcp_servers = servers.clone(),
+    )
+    .await;
+    let ws = fx.tmp.path().join("project");
+    std::fs::create_dir_all(&ws).unwrap();
+    let packages = mcp_server_time()
+        .parent()
+        .and_then(|bin| bin.parent())
+        .map(|venv| venv.join("lib/python3.11/site-packages"))
+        .unwrap();
+    copy_tree(&packages, &ws.join(".mcp-py"));
+    crate::common::users_folder(&ws);
+    let task = ready(&fx.app, &start_local(&fx, &ws, Some("what time is it"))).await;
+    let id = task.conversation_id.clone().unwrap();
+    status(&fx.app, &id, "finished").await;
+    let results = mcp_results(&fx, &id);
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(
+        !results[0].0 && results[0].1.contains("Africa/Nairobi"),
+        "{results:?}"
+    );
+    let health: Vec<McpServerState> =
+        command(&fx.app, "ConversationMcpServersGet", json!({"id": id})).await;
+    match &health.iter().find(|s| s.name == "host").unwrap().health {
+        McpServerHealth::Failed { error, .. } => {
+            assert!(error.contains("no such program"), "{error}")
+        }
+        other => panic!("the host's program ran in the container: {other:?}"),
+    }
+    fx.remove_sandboxes().await;
+}

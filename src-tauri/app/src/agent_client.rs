@@ -8,11 +8,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use std::collections::BTreeMap;
-
 use berth_protocol::api::{
     AskRequest, AskResponse, BashOutput, ConfirmationResponse, ExecuteBashRequest, Page,
-    SecretInput, SecretsRequest, SendMessageRequest, StartConversationRequest,
+    SendMessageRequest, StartConversationRequest,
 };
 use berth_protocol::{ConversationInfo, Event, GitChange};
 use serde::Serialize;
@@ -160,20 +158,6 @@ impl AgentClient {
         self.post(&format!("conversations/{id}/events"), &body)
             .await
             .map(|_| ())
-    }
-
-    /// Adds or replaces secrets of a conversation.
-    pub async fn set_secrets(
-        &self,
-        id: &str,
-        secrets: BTreeMap<String, SecretInput>,
-    ) -> Result<(), ClientError> {
-        self.post(
-            &format!("conversations/{id}/secrets"),
-            &SecretsRequest { secrets },
-        )
-        .await
-        .map(|_| ())
     }
 
     pub async fn run(&self, id: &str) -> Result<(), ClientError> {

@@ -232,3 +232,50 @@ async fn a_malformed_mcp_config_refuses_the_conversation() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("carrier-pigeon"), "{v}");
 }
+
+/// The processes whose environment holds `marker`.
+fn processes_marked(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| String::from_utf8_lossy(&env).contains(marker))
+        })
+        .collect()
+}
+
+/// A conversation's stdio MCP servers die with it: deleting the conversation stops them.
+#[tokio::test]
+async fn a_conversations_stdio_servers_die_with_it() {
+    let (tmp, llm, _server, api) = setup(vec![], &[]).await;
+    let marker = format!("berth-mcp-{}", uuid::Uuid::new_v4().simple());
+    let mut agent = agent(&llm);
+    agent["mcp_config"] = json!({"everything": {"command": mcp_server_everything(),
+        "args": ["stdio"], "env": {"BERTH_TEST_MARKER": marker}}});
+    let (s, created) = api
+        .call(
+            Method::POST,
+            "/api/conversations",
+            Some(json!({"agent": agent, "workspace": {"working_dir": tmp.path().join("ws")}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    assert!(
+        !processes_marked(&marker).is_empty(),
+        "the server is not running"
+    );
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/api/conversations/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    wait_until(
+        "the MCP server to stop",
+        Duration::from_secs(10),
+        || async { processes_marked(&marker).is_empty().then_some(()) },
+    )
+    .await;
+}

@@ -233,14 +233,23 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     assert!(ok, "cannot copy {} to {}", from.display(), to.display());
 }
 
-/// In a Docker sandbox a stdio server runs inside the container: a real PyPI server (its
-/// packages in the workspace, for the image's own Python) answers the agent, while a program
-/// that exists only on the host is "no such program" there.
+/// In a Docker sandbox a stdio server runs inside the container: a real npm server on the
+/// image's Node.js and a real PyPI server on its Python (their packages in the workspace) answer
+/// the agent, while a program that exists only on the host is "no such program" there.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a Docker engine (run by .ci/test when one answers)"]
 async fn docker_stdio_mcp_servers_run_inside_the_container() {
     let on_host = mcp_server_everything().display().to_string();
     let servers = vec![
+        stdio(
+            "everything",
+            "node",
+            &[
+                "/workspace/project/.mcp-npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+                "stdio",
+            ],
+            &[],
+        ),
         stdio(
             "time",
             "python3",
@@ -256,6 +265,10 @@ async fn docker_stdio_mcp_servers_run_inside_the_container() {
                 "time_get_current_time",
                 json!({"timezone": "Africa/Nairobi"}),
             ),
+            Step::tool(
+                "everything_echo",
+                json!({"message": "inside the container"}),
+            ),
             Step::tool("finish", json!({"message": "done"})),
         ],
         |s| s.mcp_servers = servers.clone(),
@@ -269,12 +282,23 @@ async fn docker_stdio_mcp_servers_run_inside_the_container() {
         .map(|venv| venv.join("lib/python3.11/site-packages"))
         .unwrap();
     copy_tree(&packages, &ws.join(".mcp-py"));
+    let modules = mcp_server_everything()
+        .ancestors()
+        .find(|p| p.ends_with("node_modules"))
+        .map(std::path::Path::to_path_buf)
+        .unwrap();
+    std::fs::create_dir_all(ws.join(".mcp-npm")).unwrap();
+    copy_tree(&modules, &ws.join(".mcp-npm"));
     crate::common::users_folder(&ws);
     let task = ready(&fx.app, &start_local(&fx, &ws, Some("what time is it"))).await;
     let id = task.conversation_id.clone().unwrap();
     status(&fx.app, &id, "finished").await;
     let results = mcp_results(&fx, &id);
-    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(
+        results[1].1.contains("Echo: inside the container"),
+        "{results:?}"
+    );
     assert!(
         !results[0].0 && results[0].1.contains("Africa/Nairobi"),
         "{results:?}"

@@ -3,27 +3,10 @@
 // (start states, command output, the edit in Changes), confirmation (one confirmed, one
 // rejected), full-text search, and a reload. Run by the Rust test src-tauri/web/tests/suite/browser.rs,
 // which starts the app and the LLM: `node e2e/flow.mjs URL LLM_URL WORKSPACE SCREENSHOT_DIR`.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { open } from "./browser.mjs";
 
 const [url, llmUrl, workspace, shots] = process.argv.slice(2);
-mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.BERTH_CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-page.setDefaultTimeout(20000);
-const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-const step = (what) => console.log(`- ${what}`);
+const { browser, page, shot, step } = await open(shots, 20000);
 
 try {
   step("first run: LLM setup, test connection");

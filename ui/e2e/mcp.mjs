@@ -3,27 +3,10 @@
 // shows the error of the second; a conversation then calls the server's tool (its card shows the
 // server's answer) and its Tools tab shows each server's health. Run by the Rust test
 // src-tauri/web/tests/suite/browser.rs: `node e2e/mcp.mjs URL WORKSPACE SCREENSHOT_DIR MCP_SERVER`.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { open } from "./browser.mjs";
 
 const [url, workspace, shots, server] = process.argv.slice(2);
-mkdirSync(shots, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.BERTH_CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-page.setDefaultTimeout(30000);
-const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-const step = (what) => console.log(`- ${what}`);
+const { browser, page, shot, step } = await open(shots, 30000);
 
 try {
   step("Settings: add a real MCP server and test it");

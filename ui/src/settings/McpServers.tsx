@@ -60,6 +60,9 @@ function Parsed({
   );
 }
 
+type Stdio = Extract<McpServer, { kind: "stdio" }>;
+type Http = Extract<McpServer, { kind: "http" }>;
+
 type Tested = { busy: true } | { busy: false; result: McpTestResponse } | { busy: false; failed: string };
 
 function TestResult({ tested }: { tested: Tested | undefined }) {
@@ -105,6 +108,9 @@ export function McpServers({
     onChange(servers.filter((_, j) => j !== i));
   };
   const edit = (i: number, f: (m: McpServer) => McpServer) => onChange(servers.map((m, j) => (j === i ? f(m) : m)));
+  const editStdio = (i: number, change: Partial<Stdio>) =>
+    edit(i, (d) => (d.kind === "stdio" ? { ...d, ...change } : d));
+  const editHttp = (i: number, change: Partial<Http>) => edit(i, (d) => (d.kind === "http" ? { ...d, ...change } : d));
 
   async function test(i: number) {
     const key = keyOf(i);
@@ -163,7 +169,7 @@ export function McpServers({
                 initial={[m.command, ...m.args].join(" ")}
                 onText={(text) => {
                   const [command = "", ...args] = words(text);
-                  edit(i, (d) => ({ ...d, kind: "stdio", command, args, env: m.env }));
+                  editStdio(i, { command, args });
                 }}
               />
               <Parsed
@@ -172,9 +178,7 @@ export function McpServers({
                 placeholder={"GITHUB_TOKEN=${GITHUB_TOKEN}"}
                 multiline
                 initial={unpairs(m.env, "=")}
-                onText={(text) =>
-                  edit(i, (d) => ({ ...d, kind: "stdio", command: m.command, args: m.args, env: pairs(text, "=") }))
-                }
+                onText={(text) => editStdio(i, { env: pairs(text, "=") })}
               />
             </>
           ) : (
@@ -184,9 +188,7 @@ export function McpServers({
                 caption="URL (streamable HTTP)"
                 placeholder="https://example.com/mcp"
                 initial={m.url}
-                onText={(url) =>
-                  edit(i, (d) => ({ ...d, kind: "http", url, headers: m.headers, bearer_secret: m.bearer_secret }))
-                }
+                onText={(url) => editHttp(i, { url })}
               />
               <Parsed
                 label="MCP headers"
@@ -194,30 +196,14 @@ export function McpServers({
                 placeholder={"X-Api-Key: ${API_KEY}"}
                 multiline
                 initial={unpairs(m.headers, ": ")}
-                onText={(text) =>
-                  edit(i, (d) => ({
-                    ...d,
-                    kind: "http",
-                    url: m.url,
-                    headers: pairs(text, ":"),
-                    bearer_secret: m.bearer_secret,
-                  }))
-                }
+                onText={(text) => editHttp(i, { headers: pairs(text, ":") })}
               />
               <label className="field">
                 <span>Bearer token (a custom secret)</span>
                 <select
                   aria-label="MCP bearer token"
                   value={m.bearer_secret ?? ""}
-                  onChange={(e) =>
-                    edit(i, (d) => ({
-                      ...d,
-                      kind: "http",
-                      url: m.url,
-                      headers: m.headers,
-                      bearer_secret: e.target.value || null,
-                    }))
-                  }
+                  onChange={(e) => editHttp(i, { bearer_secret: e.target.value || null })}
                 >
                   <option value="">none</option>
                   {custom.map((s) => (

@@ -4,26 +4,56 @@
 //! Needs the built UI (`npm ci && npm run build` in `ui/`) and `/usr/bin/chromium`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use berth_app::app::{App, AppOptions, Library};
+use berth_app::app::Library;
 use berth_app::paths::Paths;
-use berth_app::settings::Runtime;
 use berth_scripted_llm::{ScriptedLlm, Step};
-use berth_web::{WebOptions, serve};
 use serde_json::json;
 
 fn root() -> PathBuf {
     berth_test_support::workspace_root()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_user_path_in_a_real_browser() {
+/// The built UI, with Playwright beside it.
+fn built_ui() -> PathBuf {
     let ui = root().join("ui");
     assert!(
         ui.join("dist/index.html").is_file() && ui.join("node_modules/playwright-core").is_dir(),
         "build the UI first: (cd ui && npm ci && npm run build)"
     );
+    ui
+}
+
+fn screenshots() -> PathBuf {
+    root().join("target/e2e-screenshots")
+}
+
+/// The app on `library` in web mode, serving the built UI.
+async fn serve_ui(library: Library, ui: &std::path::Path) -> berth_web::WebServer {
+    super::serve_library(library, Some(ui.join("dist"))).await
+}
+
+/// Runs `ui/e2e/<script>` with `args`; it must end with `ok`.
+async fn run_flow(ui: &std::path::Path, script: &str, args: &[&std::ffi::OsStr]) {
+    let out = tokio::process::Command::new("node")
+        .arg(ui.join("e2e").join(script))
+        .args(args)
+        .current_dir(ui)
+        .output()
+        .await
+        .expect("cannot run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "the browser flow {script} failed (screenshots in {}):\n{stdout}\n{stderr}",
+        screenshots().display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_path_in_a_real_browser() {
+    let ui = built_ui();
     let tmp = tempfile::tempdir().unwrap();
     let ws = tmp.path().join("project");
     std::fs::create_dir_all(&ws).unwrap();
@@ -69,45 +99,22 @@ async fn the_user_path_in_a_real_browser() {
     .unwrap();
 
     let library = Library::open(Paths::at(tmp.path().join("home"))).unwrap();
-    let app = App::open(
-        library,
-        AppOptions {
-            runtime: Some(Runtime::Process),
-            agent_server_binary: Some(berth_test_support::agent_server_binary()),
-            idle_check: None,
-        },
-    )
-    .await
-    .unwrap();
-    let web = serve(
-        Arc::new(app),
-        WebOptions {
-            port: 0,
-            ui_dir: Some(ui.join("dist")),
-        },
-    )
-    .await
-    .unwrap();
+    let web = serve_ui(library, &ui).await;
 
-    let shots = root().join("target/e2e-screenshots");
-    let out = tokio::process::Command::new("node")
-        .arg(ui.join("e2e/flow.mjs"))
-        .arg(web.url())
-        .arg(llm.openai_base_url())
-        .arg(&ws)
-        .arg(&shots)
-        .current_dir(&ui)
-        .output()
-        .await
-        .expect("cannot run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the browser flow failed (screenshots in {}):\n{stdout}\n{stderr}",
-        shots.display()
-    );
-    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+    let shots = screenshots();
+    let url = web.url();
+    let llm_url = llm.openai_base_url();
+    run_flow(
+        &ui,
+        "flow.mjs",
+        &[
+            url.as_ref(),
+            llm_url.as_ref(),
+            ws.as_os_str(),
+            shots.as_os_str(),
+        ],
+    )
+    .await;
     assert_eq!(
         hits.load(std::sync::atomic::Ordering::SeqCst),
         0,
@@ -120,11 +127,7 @@ async fn the_user_path_in_a_real_browser() {
 /// one; a conversation calls the real server's tool and shows each server's health.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_settings_and_tools_in_a_real_browser() {
-    let ui = root().join("ui");
-    assert!(
-        ui.join("dist/index.html").is_file() && ui.join("node_modules/playwright-core").is_dir(),
-        "build the UI first: (cd ui && npm ci && npm run build)"
-    );
+    let ui = built_ui();
     let tmp = tempfile::tempdir().unwrap();
     let ws = tmp.path().join("project");
     std::fs::create_dir_all(&ws).unwrap();
@@ -154,41 +157,19 @@ async fn mcp_settings_and_tools_in_a_real_browser() {
             None,
         )
         .unwrap();
-    let app = App::open(
-        library,
-        AppOptions {
-            runtime: Some(Runtime::Process),
-            agent_server_binary: Some(berth_test_support::agent_server_binary()),
-            idle_check: None,
-        },
+    let web = serve_ui(library, &ui).await;
+    let shots = screenshots();
+    let url = web.url();
+    let server = berth_test_support::mcp_server_everything();
+    run_flow(
+        &ui,
+        "mcp.mjs",
+        &[
+            url.as_ref(),
+            ws.as_os_str(),
+            shots.as_os_str(),
+            server.as_os_str(),
+        ],
     )
-    .await
-    .unwrap();
-    let web = serve(
-        Arc::new(app),
-        WebOptions {
-            port: 0,
-            ui_dir: Some(ui.join("dist")),
-        },
-    )
-    .await
-    .unwrap();
-    let shots = root().join("target/e2e-screenshots");
-    let out = tokio::process::Command::new("node")
-        .arg(ui.join("e2e/mcp.mjs"))
-        .arg(web.url())
-        .arg(&ws)
-        .arg(&shots)
-        .arg(berth_test_support::mcp_server_everything())
-        .current_dir(&ui)
-        .output()
-        .await
-        .expect("cannot run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.trim_end().ends_with("ok"),
-        "the MCP browser flow failed (screenshots in {}):\n{stdout}\n{stderr}",
-        shots.display()
-    );
+    .await;
 }

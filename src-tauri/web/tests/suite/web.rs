@@ -3,39 +3,19 @@
 //! states and events through `/api/updates`; its zip downloads.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use berth_app::app::{App, AppOptions, Library};
+use berth_app::app::Library;
 use berth_app::paths::Paths;
-use berth_app::settings::Runtime;
 use berth_scripted_llm::{ScriptedLlm, Step};
-use berth_web::{WebOptions, WebServer, serve};
+use berth_web::WebServer;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn start(tmp: &Path, ui: Option<PathBuf>) -> WebServer {
     let library = Library::open(Paths::at(tmp.join("home"))).unwrap();
-    let app = App::open(
-        library,
-        AppOptions {
-            runtime: Some(Runtime::Process),
-            agent_server_binary: Some(berth_test_support::agent_server_binary()),
-            idle_check: None,
-        },
-    )
-    .await
-    .unwrap();
-    serve(
-        Arc::new(app),
-        WebOptions {
-            port: 0,
-            ui_dir: ui,
-        },
-    )
-    .await
-    .unwrap()
+    super::serve_library(library, ui).await
 }
 
 async fn call(web: &WebServer, command: &str, args: Value) -> (StatusCode, Value) {
